@@ -1,0 +1,1 @@
+"""Gradio UI components (the only package that imports gradio)."""

@@ -1,0 +1,245 @@
+"""Metric primitives shared by the rewards, the evaluation runner and the app's overlays.
+
+All functions are total: malformed input scores 0.0 (or False) instead of raising, matching the
+strict reading of the OneThinker reward (a value that is not a number list of the right length
+earns nothing).  Numbers written as numeric strings count as numbers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+# ---------------------------------------------------------------------------------------------
+# Strict number handling
+
+
+def strict_number(v: Any) -> float | None:
+    """A finite number, or a string that ``float`` reads as one; anything else is None."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        f = float(v)
+    elif isinstance(v, str):
+        try:
+            f = float(v)
+        except ValueError:
+            return None
+    else:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def strict_numbers(v: Any, n: int) -> tuple[float, ...] | None:
+    """Exactly ``n`` strict numbers in a list, else None."""
+    if not isinstance(v, (list, tuple)) or len(v) != n:
+        return None
+    out = tuple(strict_number(x) for x in v)
+    return None if None in out else out
+
+
+# ---------------------------------------------------------------------------------------------
+# Overlap
+
+
+def interval_iou(pred: Any, gt: Any) -> float:
+    """Temporal IoU of two ``[start, end]`` spans; an end-first span has no length."""
+    p, g = strict_numbers(pred, 2), strict_numbers(gt, 2)
+    if p is None or g is None:
+        return 0.0
+    inter = max(0.0, min(p[1], g[1]) - max(p[0], g[0]))
+    union = max(p[1], g[1]) - min(p[0], g[0])
+    return inter / union if union > 1e-12 else 0.0
+
+
+def box_iou(a: Any, b: Any) -> float:
+    """IoU of two ``[x1, y1, x2, y2]`` boxes; a box with corners reversed has no area."""
+    p, g = strict_numbers(a, 4), strict_numbers(b, 4)
+    if p is None or g is None:
+        return 0.0
+    iw = min(p[2], g[2]) - max(p[0], g[0])
+    ih = min(p[3], g[3]) - max(p[1], g[1])
+    inter = max(0.0, iw) * max(0.0, ih)
+    union = max(0.0, p[2] - p[0]) * max(0.0, p[3] - p[1]) + max(0.0, g[2] - g[0]) * max(0.0, g[3] - g[1]) - inter
+    return inter / union if union > 1e-12 else 0.0
+
+
+def mean_iou_over_truth(pred: Any, gt: Any) -> float:
+    """Tracking: mean box IoU over the ground-truth seconds; a second the prediction lacks scores 0."""
+    if not isinstance(gt, Mapping) or not gt:
+        return 0.0
+    if not isinstance(pred, Mapping):
+        pred = {}
+    return sum(box_iou(pred.get(k), g) for k, g in gt.items()) / len(gt)
+
+
+def mean_iou_over_common(pred: Any, gt: Any) -> float:
+    """Spatio-temporal grounding: mean box IoU over the seconds both sides have (0 if none)."""
+    if not isinstance(pred, Mapping) or not isinstance(gt, Mapping):
+        return 0.0
+    common = [k for k in pred if k in gt]
+    if not common:
+        return 0.0
+    return sum(box_iou(pred[k], gt[k]) for k in common) / len(common)
+
+
+def point_set_similarity(pred: Any, gt: Any, sigma: float = 50.0) -> float:
+    """exp(-d²/(2σ²)) with d the mean distance of the best one-to-one matching of 3 points to 3 points.
+
+    0.0 unless both sides are exactly three valid ``[x, y]`` points.
+    """
+    if not isinstance(pred, (list, tuple)) or not isinstance(gt, (list, tuple)) or len(pred) != 3 or len(gt) != 3:
+        return 0.0
+    p = [strict_numbers(x, 2) for x in pred]
+    g = [strict_numbers(x, 2) for x in gt]
+    if None in p or None in g:
+        return 0.0
+    dist = [[math.hypot(pi[0] - gj[0], pi[1] - gj[1]) for gj in g] for pi in p]  # type: ignore[index]
+    best = min(sum(dist[perm[j]][j] for j in range(3)) for perm in itertools.permutations(range(3)))
+    d = best / 3.0
+    return math.exp(-(d * d) / (2.0 * sigma * sigma))
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+
+MRA_THRESHOLDS = tuple(0.50 + 0.05 * i for i in range(10))  # 0.50, 0.55, …, 0.95
+
+
+def mean_relative_accuracy(pred: Any, gt: Any) -> float:
+    """Share of thresholds θ in 0.50…0.95 with |p − g| / |g| < 1 − θ."""
+    p, g = strict_number(pred), strict_number(gt)
+    if p is None or g is None:
+        return 0.0
+    rel = abs(p - g) / (abs(g) + 1e-8)
+    return sum(rel < 1.0 - t for t in MRA_THRESHOLDS) / len(MRA_THRESHOLDS)
+
+
+def numbers_match(pred: Any, gt: Any, decimals: int = 2) -> bool:
+    p, g = strict_number(_decomma(pred)), strict_number(_decomma(gt))
+    return p is not None and g is not None and round(p, decimals) == round(g, decimals)
+
+
+def _decomma(v: Any) -> Any:
+    return v.replace(",", "") if isinstance(v, str) else v
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+
+def word_error_rate(reference: Any, hypothesis: Any) -> float:
+    """Word-level Levenshtein distance over the reference length (whitespace tokens, case kept)."""
+    ref = reference.split() if isinstance(reference, str) else []
+    hyp = hypothesis.split() if isinstance(hypothesis, str) else []
+    if not ref:
+        return float(len(hyp))
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = prev[j - 1] if r == h else 1 + min(prev[j], cur[j - 1], prev[j - 1])
+        prev = cur
+    return prev[-1] / len(ref)
+
+
+def ocr_accuracy(reference: Any, hypothesis: Any) -> float:
+    return min(1.0, max(0.0, 1.0 - word_error_rate(reference, hypothesis)))
+
+
+class _StemCachingTokenizer:
+    """rouge-score's default tokenisation with Porter stemming, memoising each word's stem."""
+
+    def __init__(self) -> None:
+        from nltk.stem import porter
+        from rouge_score.tokenizers import DefaultTokenizer
+
+        self._plain = DefaultTokenizer(use_stemmer=False)
+        self._stem = lru_cache(maxsize=1 << 16)(porter.PorterStemmer().stem)
+
+    def tokenize(self, text: str) -> list[str]:
+        stem = self._stem
+        return [stem(t) if len(t) > 3 else t for t in self._plain.tokenize(text)]
+
+
+_rouge_lock = threading.Lock()
+_rouge = None
+
+
+def _rouge_scorer():
+    global _rouge
+    if _rouge is None:
+        with _rouge_lock:
+            if _rouge is None:
+                from rouge_score import rouge_scorer
+
+                _rouge = rouge_scorer.RougeScorer(
+                    ["rouge1", "rouge2", "rougeL"], use_stemmer=True, tokenizer=_StemCachingTokenizer()
+                )
+    return _rouge
+
+
+def rouge_mean_f(reference: Any, hypothesis: Any) -> float:
+    """Mean of ROUGE-1, ROUGE-2 and ROUGE-L F-measures (Porter stemming)."""
+    if not isinstance(reference, str) or not isinstance(hypothesis, str):
+        return 0.0
+    s = _rouge_scorer().score(reference, hypothesis)
+    return min(1.0, max(0.0, (s["rouge1"].fmeasure + s["rouge2"].fmeasure + s["rougeL"].fmeasure) / 3.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Math
+
+
+def _strip_math(s: str) -> str:
+    s = s.strip()
+    for a, b in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if len(s) >= len(a) + len(b) and s.startswith(a) and s.endswith(b):
+            s = s[len(a) : len(s) - len(b)].strip()
+    if s.startswith("\\boxed{") and s.endswith("}"):
+        s = s[7:-1].strip()
+    return s.rstrip(".").replace("\\!", "").replace("\\,", "").replace(" ", "")
+
+
+def _plain_number(s: str) -> float | None:
+    t = _strip_math(s)
+    if t.count(",") and all(len(part) == 3 for part in t.split(",")[1:]):
+        t = t.replace(",", "")
+    return strict_number(t) if t and (t[0].isdigit() or t[0] in "+-.") else None
+
+
+@lru_cache(maxsize=1 << 14)
+def math_equal(pred: str, gt: str) -> bool:
+    """Symbolic equivalence of two final math answers (math-verify), with fast and fallback paths.
+
+    Plain numbers compare numerically without sympy; if math-verify cannot decide (error or
+    timeout) the answers are compared as normalised strings.
+    """
+    if not isinstance(pred, str) or not isinstance(gt, str) or not pred.strip() or not gt.strip():
+        return False
+    a, b = _plain_number(pred), _plain_number(gt)
+    if a is not None and b is not None:
+        return abs(a - b) <= 1e-6 * max(1.0, abs(b))
+    if _strip_math(pred) == _strip_math(gt):
+        return True
+    try:
+        from math_verify import parse as mv_parse
+        from math_verify import verify as mv_verify
+
+        # math-verify's timeouts use signals, which only work in the main thread.
+        main = threading.current_thread() is threading.main_thread()
+        timeout = 5 if main else None
+        gold = mv_parse(_wrap_math(gt), parsing_timeout=timeout)
+        target = mv_parse(_wrap_math(pred), parsing_timeout=timeout)
+        return bool(mv_verify(gold, target, timeout_seconds=timeout))
+    except Exception:  # math-verify raises many types on odd LaTeX; then it cannot decide
+        return _strip_math(pred).lower() == _strip_math(gt).lower()
+
+
+def _wrap_math(s: str) -> str:
+    s = s.strip()
+    return s if "$" in s or "\\(" in s or "\\[" in s or "\\boxed" in s else f"${s}$"

@@ -1,0 +1,1 @@
+"""Training: SFT, EMA-GRPO, data loading, evaluation, feedback → dataset → retrain (never imports gradio)."""
