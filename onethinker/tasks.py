@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -81,6 +82,8 @@ def register(task: Task) -> Task:
         if key in TASKS and TASKS[key] is not task:
             raise ValueError(f"task name {key!r} is already registered")
     TASKS[task.id] = task
+    if "_lookup" in globals():
+        _lookup.cache_clear()
     return task
 
 
@@ -159,16 +162,22 @@ def get_task(name: "str | Task", data_type: str | None = None) -> Task:
         return name
     if not isinstance(name, str) or not name.strip():
         raise UnknownTaskError(f"task must be a non-empty string, got {name!r}; known tasks: {task_names()}")
-    key = _norm(name)
-    media = _norm(data_type) if isinstance(data_type, str) else ""
-    candidates = [
-        t for t in TASKS.values()
-        if key in {_norm(t.id), *(_norm(a) for a in t.aliases)}
-    ] or [t for t in TASKS.values() if _norm(t.problem_type) == key and t.id != "captioning"]
-    if not candidates:
+    task = _lookup(name, data_type if isinstance(data_type, str) else None)
+    if task is None:
         raise UnknownTaskError(f"unknown task {name!r}; known tasks: {task_names()}")
-    if len(candidates) > 1 and media:
-        kind = VIDEO if media.startswith("video") else IMAGE
+    return task
+
+
+@lru_cache(maxsize=1024)
+def _lookup(name: str, data_type: str | None) -> Task | None:
+    key = _norm(name)
+    candidates = [t for t in TASKS.values() if key in {_norm(t.id), *(_norm(a) for a in t.aliases)}] or [
+        t for t in TASKS.values() if _norm(t.problem_type) == key and t.id != "captioning"
+    ]
+    if not candidates:
+        return None
+    if len(candidates) > 1 and data_type:
+        kind = VIDEO if _norm(data_type).startswith("video") else IMAGE
         for t in candidates:
             if kind in t.media:
                 return t

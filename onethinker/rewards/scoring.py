@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from onethinker.answer.answer import Answer
 from onethinker.answer.payloads import Payload
@@ -27,27 +27,59 @@ from onethinker.rewards import metrics as M
 from onethinker.tasks import Task, UnknownTaskError, get_task
 
 _TAG_SPACES = re.compile(r"<\s*(/?)\s*(think|answer)\s*>")
-_FORMAT = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
-_ANSWER = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)
+_SPACED_TAG = re.compile(r"<(?:\s+/?\s*|/\s+)(?:think|answer)\s*>|</?(?:think|answer)\s+>")
+# The definitions the string scans below implement (kept for tests and readers):
+FORMAT_PATTERN = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
+ANSWER_PATTERN = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.DOTALL)
 
 
 def normalize_tags(text: str) -> str:
     """``< / think >`` → ``</think>``; only the four tags are touched, never the answer's own text."""
-    return _TAG_SPACES.sub(r"<\1\2>", text) if "<" in text else text
+    return _TAG_SPACES.sub(r"<\1\2>", text) if _SPACED_TAG.search(text) else text
+
+
+def _is_think_answer(text: str) -> bool:
+    """``\\s*<think>.*?</think>\\s*<answer>.*?</answer>\\s*`` as a full match, with string scans.
+
+    Equivalent to the regular expression (which backtracks over every ``</think>``) but several
+    times faster on long reasoning: some ``</think>`` must be followed, after whitespace only, by
+    ``<answer>``, and the stripped text must start with ``<think>`` and end with ``</answer>``.
+    """
+    s = text.strip()
+    if not (s.startswith("<think>") and s.endswith("</answer>")):
+        return False
+    last = len(s) - 9  # where the final </answer> starts
+    i = s.find("</think>", 7)
+    while i != -1:
+        j = i + 8
+        while j < len(s) and s[j].isspace():
+            j += 1
+        if s.startswith("<answer>", j) and j + 8 <= last:
+            return True
+        i = s.find("</think>", i + 1)
+    return False
 
 
 def format_reward(response: Any) -> float:
     if not isinstance(response, str):
         return 0.0
-    return 1.0 if _FORMAT.fullmatch(normalize_tags(response)) else 0.0
+    return 1.0 if _is_think_answer(normalize_tags(response)) else 0.0
+
+
+def _first_answer(text: str) -> str | None:
+    """Like ``<answer>\\s*(.*?)\\s*</answer>``'s first match, with string scans."""
+    i = text.find("<answer>")
+    if i == -1:
+        return None
+    j = text.find("</answer>", i + 8)
+    return None if j == -1 else text[i + 8 : j].strip()
 
 
 def extract_answer(text: Any) -> str | None:
     """The text inside the first ``<answer>…</answer>``, stripped; None when there is none."""
     if not isinstance(text, str):
         return None
-    m = _ANSWER.search(normalize_tags(text))
-    return m.group(1) if m else None
+    return _first_answer(normalize_tags(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,7 +175,7 @@ def _seg_parts(it: Item) -> tuple[float, float, float, dict, dict] | None:
 
 
 def _three_points(*sides: Any) -> bool:
-    return all(isinstance(x, list) and len(x) == 3 and all(M.strict_numbers(q, 2) for q in x) for x in sides)
+    return all(isinstance(x, list) and M.three_points(x) is not None for x in sides)
 
 
 def acc_seg_image(it: Item) -> float:
@@ -177,7 +209,7 @@ def struct_default(it: Item) -> float:
 
 
 def _boxes_ok(v: Any) -> bool:
-    return isinstance(v, dict) and all(M.strict_numbers(b, 4) is not None for b in v.values())
+    return isinstance(v, dict) and all(M.box4(b) is not None for b in v.values())
 
 
 def _seconds_overlap(it: Item) -> float:
@@ -254,8 +286,9 @@ REWARD_KINDS: dict[str, RewardKind] = {
 # Public API
 
 
-@dataclass(frozen=True)
-class Score:
+class Score(NamedTuple):
+    """One scored response (a tuple, cheap to build in the training hot path)."""
+
     overall: float
     format: float
     accuracy: float
@@ -268,20 +301,24 @@ class Score:
                 "structure_reward": self.structure}
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
-ZERO = Score(0.0, 0.0, 0.0, 0.0)
+
+
+@lru_cache(maxsize=1 << 14)
+def _unwrap_truth(text: str) -> str:
+    inner = extract_answer(text)
+    return inner if inner is not None else text.strip()
 
 
 def _truth_text(ground_truth: Any) -> str | None:
+    if isinstance(ground_truth, str):
+        return _unwrap_truth(ground_truth)
     if isinstance(ground_truth, Answer):
         return ground_truth.payload.answer_text() if ground_truth.payload is not None else None
     if isinstance(ground_truth, Payload):
         return ground_truth.answer_text()
-    if isinstance(ground_truth, str):
-        inner = extract_answer(ground_truth)
-        return inner if inner is not None else ground_truth.strip()
     if isinstance(ground_truth, (int, float)) and not isinstance(ground_truth, bool) and math.isfinite(ground_truth):
         return str(ground_truth)
     return None
@@ -317,9 +354,9 @@ def score(
 
 def _score(response: str, gt: str, data_type: str, kind: RewardKind, w: float, error: str | None = None) -> Score:
     text = normalize_tags(response)
-    fmt = 1.0 if _FORMAT.fullmatch(text) else 0.0
-    m = _ANSWER.search(text)
-    it = Item(m.group(1) if m else text.strip(), gt, data_type)
+    fmt = 1.0 if _is_think_answer(text) else 0.0
+    answer = _first_answer(text)
+    it = Item(answer if answer is not None else text.strip(), gt, data_type)
     acc = kind.accuracy(it)
     struct = kind.structure(it) if fmt else 0.0
     return Score((1.0 - w) * acc + w * fmt + struct, fmt, acc, struct, error)
