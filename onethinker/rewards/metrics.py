@@ -262,15 +262,19 @@ def _plain_number(s: str) -> float | None:
     return strict_number(t) if t and (t[0].isdigit() or t[0] in "+-.") else None
 
 
-@lru_cache(maxsize=1 << 14)
-def math_equal(pred: str, gt: str) -> bool:
+def math_equal(pred: Any, gt: Any) -> bool:
     """Symbolic equivalence of two final math answers (math-verify), with fast and fallback paths.
 
     Plain numbers compare numerically without sympy; if math-verify cannot decide (error or
-    timeout) the answers are compared as normalised strings.
+    timeout) the answers are compared as normalised strings.  Non-text input is never equal.
     """
     if not isinstance(pred, str) or not isinstance(gt, str) or not pred.strip() or not gt.strip():
         return False
+    return _math_equal(pred, gt)
+
+
+@lru_cache(maxsize=1 << 14)  # GRPO groups repeat the same final answers
+def _math_equal(pred: str, gt: str) -> bool:
     a, b = _plain_number(pred), _plain_number(gt)
     if a is not None and b is not None:
         return abs(a - b) <= 1e-6 * max(1.0, abs(b))

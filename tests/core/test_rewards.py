@@ -249,3 +249,40 @@ def test_bad_inputs_score_zero_with_a_reason(args, fragment):
 
 def test_bad_format_weight():
     assert "format_weight" in score(R("B"), "B", "multiple choice", format_weight=float("nan")).error
+
+
+# -- metric primitives never raise ---------------------------------------------------------
+
+BAD_VALUES = [None, "", "x", float("nan"), [], [float("nan")] * 4, ["1", "b", 3, 4], {"a": 1}, [True, 1, 2, 3],
+              [1e308, 1e308, 1e308, 1e308]]
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES)
+def test_metrics_score_zero_on_malformed_input(bad):
+    from onethinker.rewards import (
+        box_iou,
+        interval_iou,
+        mean_iou_over_common,
+        mean_iou_over_truth,
+        mean_relative_accuracy,
+        ocr_accuracy,
+    )
+
+    good_box, good_span = [0, 0, 10, 10], [0, 5]
+    assert box_iou(bad, good_box) == 0.0 and box_iou(good_box, bad) == 0.0
+    assert interval_iou(bad, good_span) == 0.0
+    assert mean_iou_over_truth(bad, {"1": good_box}) == 0.0
+    assert mean_iou_over_common({"1": bad}, {"1": good_box}) == 0.0
+    assert mean_relative_accuracy(bad, 3) == 0.0
+    assert point_set_similarity(bad, [[0, 0], [1, 1], [2, 2]]) == 0.0
+    assert 0.0 <= ocr_accuracy(bad, "a b") <= 1.0
+    assert rouge_mean_f(bad, "a b") == 0.0 or isinstance(bad, str)
+    assert math_equal(bad, "1") is False or isinstance(bad, str)
+
+
+def test_huge_but_finite_numbers_are_still_numbers():
+    from onethinker.rewards import box_iou
+
+    big = [1e308, 1e308, 1.5e308, 1.5e308]  # their sum overflows; the values themselves are finite
+    assert 0.0 <= box_iou(big, big) <= 1.0  # no NaN, no exception
+    assert box_iou([0.5, 0.5, 10.5, 10.5], [0.5, 0.5, 10.5, 10.5]) == pytest.approx(1.0)
