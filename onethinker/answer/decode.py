@@ -266,7 +266,7 @@ def decode_option(text: str, ctx: DecodeContext, out: Decoded) -> Decoded:
     m = re.fullmatch(r"[\(\[]?\s*([A-Za-z])\s*[\)\].:]?", s)
     if not m:
         m = re.match(r"[\(\[]?([A-Z])[\)\].:](?:\s|$)", s) or re.search(
-            r"\b(?:option|answer(?:\s+is)?)\s*[:\-]?\s*\(?([A-Z])\b", s, re.IGNORECASE)
+            r"\b(?i:option|answer(?:\s+is)?)\s*[:\-]?\s*\(?([A-Z])\b", s)
         if not m:
             return out.fail(f"expected a single option letter such as 'B', got {s[:80]!r}" if s else "empty answer")
         out.warn("took the option letter out of a longer answer")

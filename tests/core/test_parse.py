@@ -239,6 +239,12 @@ def test_multiple_choice_letter_out_of_a_sentence():
     assert a.payload == OptionLetter("C") and a.warnings
 
 
+def test_a_lower_case_word_is_not_an_option_letter():
+    a = parse(wrap("The answer is a cat"), "multiple choice")
+    assert a.payload is None and "option letter" in a.error
+    assert parse(wrap("Option D."), "multiple choice").payload == OptionLetter("D")
+
+
 def test_numerical_with_thousands_separator_and_unit():
     assert parse(wrap("1,250"), "numerical").payload == Number(1250.0)
     a = parse(wrap("about 7 meters"), "numerical")
