@@ -1,0 +1,243 @@
+"""Annotated H.264 videos: spatio-temporal grounding, tracking and video segmentation.
+
+Frames stream from the decoder through the annotators into the encoder one at a time.  Per-second
+boxes are interpolated linearly to every rendered frame and shown only inside the answer's span;
+a trace follows the box centre; a bar under the picture marks the predicted span (orange), the
+ground-truth span (blue, lower half), key frames and the playhead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from onethinker.answer.payloads import Payload, SpatioTemporal, Track
+from onethinker.coords import CoordAdapter
+from onethinker.media.video_writer import VideoWriter
+from onethinker.render.core import (
+    FrameRecord,
+    Media,
+    RenderOptions,
+    RenderResult,
+    adapter_for,
+    out_path,
+    renderer_for,
+)
+from onethinker.render.draw import Annotators, Footer, detections, footer, overlay_mask, point_detections, sv_color
+from onethinker.render.geometry import BoxTrack, Notes, clamp_span, clamp_time, pixel_prompt, track_from_seconds
+from onethinker.rewards.metrics import interval_iou, mean_iou_over_common, mean_iou_over_truth
+
+MaskFn = Callable[[int], "np.ndarray | None"]
+
+
+def track_of(payload: Payload, adapter: CoordAdapter, duration: float, who: str,
+             notes: Notes) -> tuple[BoxTrack, tuple[float, float] | None]:
+    """A pixel track and its time span from a Track or SpatioTemporal payload."""
+    if isinstance(payload, SpatioTemporal):
+        span = clamp_span(payload.start, payload.end, duration, f"{who} time span", notes)
+        if span is None:
+            return BoxTrack({}, 0.0, -1.0), None
+        tr = track_from_seconds(adapter, payload.boxes, duration, who, notes, span)
+        if not tr:
+            notes.add(f"{who}: no usable box inside the span")
+        return tr, span
+    tr = track_from_seconds(adapter, getattr(payload, "boxes", {}) or {}, duration, who, notes)
+    if not tr:
+        notes.add(f"{who}: no usable box to draw")
+        return tr, None
+    return tr, (tr.lo, tr.hi)
+
+
+def mask_fn(masks: Any, n_frames: int, w: int, h: int, notes: Notes) -> MaskFn | None:
+    """Normalise ``masks`` (VideoMasks, mapping, sequence or callable) to ``i -> mask | None``."""
+    if masks is None:
+        return None
+    if hasattr(masks, "mask") and callable(masks.mask):
+        get = masks.mask
+    elif isinstance(masks, Mapping):
+        get = masks.get
+    elif callable(masks):
+        get = masks
+    else:
+        seq = masks
+        get = lambda i: seq[i] if i < len(seq) else None  # noqa: E731
+    bad: list[int] = []
+
+    def fn(i: int) -> np.ndarray | None:
+        try:
+            m = get(i)
+        except (KeyError, IndexError):
+            return None
+        if m is None:
+            return None
+        m = np.asarray(m).astype(bool, copy=False)
+        if m.shape != (h, w):
+            if not bad:
+                notes.add(f"masks of shape {m.shape} do not match the rendered frames ({h}×{w}); not drawn")
+            bad.append(i)
+            return None
+        return m
+
+    return fn
+
+
+def _encode(media: Media, options: RenderOptions, ft: Footer, draw: Callable[[Any, np.ndarray], FrameRecord],
+            bar: Callable[[np.ndarray, float], None], path: str, progress: Any) -> list[FrameRecord]:
+    src = media.video
+    total = len(src)
+    records: list[FrameRecord] = []
+    with VideoWriter(path, fps=src.plan.fps, crf=options.crf, preset=options.preset) as wr:
+        for fr in src:
+            pic = fr.image
+            if not pic.flags.writeable:
+                pic = pic.copy()
+            records.append(draw(fr, pic))
+            strip = ft.strip()
+            bar(strip, fr.time)
+            wr.write_rows(pic, strip)  # picture rows then footer rows: no full-frame copy
+            if progress is not None:
+                try:
+                    progress(fr.index + 1, total)
+                except Exception:
+                    pass
+    return records
+
+
+def _needs_video(payload: Payload, media: Media, options: RenderOptions, notes: list[str]) -> RenderResult | None:
+    if media.is_video:
+        return None
+    from onethinker.render.image import plain
+
+    return plain(media, options, list(notes) + [f"{type(payload).__name__} answers need a video to be drawn"])
+
+
+@renderer_for(Track, SpatioTemporal)
+def render_track(payload: Track | SpatioTemporal, media: Media, truth: Payload | None, options: RenderOptions,
+                 masks: Any = None, progress: Any = None, out_file: str | None = None, notes: list[str] = (),
+                 **_: Any) -> RenderResult:
+    early = _needs_video(payload, media, options, notes)
+    if early is not None:
+        return early
+    n = Notes()
+    n.extend(notes)
+    src = media.video
+    plan = src.plan
+    w, h, dur = plan.width, plan.height, plan.duration
+    ad = adapter_for(w, h, (plan.src_width, plan.src_height), options)
+    st = options.style
+    pred, pspan = track_of(payload, ad, dur, "prediction", n)
+    gt, tspan = (BoxTrack({}, 0.0, -1.0), None) if truth is None else track_of(truth, ad, dur, "ground truth", n)
+    metrics: dict[str, float] = {}
+    legend = [("pred", st.pred)]
+    if truth is not None:
+        legend.append(("truth", st.truth))
+        if isinstance(payload, SpatioTemporal) and isinstance(truth, SpatioTemporal):
+            metrics["tiou"] = interval_iou([payload.start, payload.end], [truth.start, truth.end])
+            metrics["mean_iou"] = mean_iou_over_common({k: list(v) for k, v in payload.boxes.items()},
+                                                       {k: list(v) for k, v in truth.boxes.items()})
+            legend.append((f"tIoU {metrics['tiou']:.2f}", st.text))
+        else:
+            metrics["mean_iou"] = mean_iou_over_truth({k: list(v) for k, v in payload.boxes.items()},
+                                                      {k: list(v) for k, v in truth.boxes.items()})
+        legend.append((f"mIoU {metrics['mean_iou']:.2f}", st.text))
+    get_mask = mask_fn(masks, len(src), w, h, n)
+    ann = Annotators(st, w, h, trace=True)
+    ft = footer(w, h, st, legend, list(n), bar=True, max_notes=options.max_notes)
+    spans = [(a, b, c) for s, c in ((pspan, st.pred), (tspan, st.truth)) if s is not None for a, b in [s]]
+
+    def draw(fr: Any, pic: np.ndarray) -> FrameRecord:
+        pb, tb = pred.box_at(fr.time), gt.box_at(fr.time)
+        boxes, classes, ids, labels = [], [], [], []
+        if pb is not None:
+            boxes.append(pb), classes.append(0), ids.append(1), labels.append("pred")
+        if tb is not None:
+            boxes.append(tb), classes.append(1), ids.append(2), labels.append("truth")
+        m = get_mask(fr.index) if get_mask is not None else None
+        has = m is not None and overlay_mask(ann.mask, pic, m)
+        if boxes:
+            det = detections(boxes, classes, tracker_ids=ids)
+            ann.trace.annotate(pic, det)
+            ann.box.annotate(pic, det)
+            ann.label.annotate(pic, det, labels=labels)
+        return FrameRecord(fr.index, fr.time, pb, tb, has)
+
+    def bar(full: np.ndarray, t: float) -> None:
+        ft.draw_bar(full, dur, t, spans)
+
+    path = out_file or out_path(options, type(payload).__name__.lower())
+    records = _encode(media, options, ft, draw, bar, path, progress)
+    return RenderResult(kind="video", video_path=path, warnings=tuple(n), metrics=metrics, frames=tuple(records),
+                        fps=plan.fps, size=(w, h))
+
+
+def render_video_segmentation(payload: Any, media: Media, truth: Any, options: RenderOptions, segmenter: Any = None,
+                              masks: Any = None, track: Payload | None = None, progress: Any = None,
+                              out_file: str | None = None, notes: list[str] = (), **_: Any) -> RenderResult:
+    n = Notes()
+    n.extend(notes)
+    src = media.video
+    plan = src.plan
+    w, h, dur = plan.width, plan.height, plan.duration
+    ad = adapter_for(w, h, (plan.src_width, plan.src_height), options)
+    st = options.style
+    if payload.time is None:
+        n.add("no key-frame time in the answer; using 0 s")
+        t_key = 0.0
+    else:
+        t_key = clamp_time(payload.time, dur, "key-frame time", n)
+    key = plan.nearest_index(t_key)
+    t_key = plan.times[key]
+    prompt = pixel_prompt(payload, ad, n)
+    boxes_fn = None
+    if track is not None:
+        tr, _span = track_of(track, ad, dur, "track", n)
+        if tr:
+            boxes_fn = lambda i: tr.box_at(plan.times[i])  # noqa: E731
+    seg = None
+    get_mask: MaskFn | None = None
+    if masks is not None:
+        get_mask = mask_fn(masks, len(src), w, h, n)
+    elif segmenter is None:
+        n.add("no segmentation backend given: the prompt is drawn on the key frame without masks")
+    elif prompt.empty and boxes_fn is None:
+        n.add("nothing usable to prompt the segmentation model with")
+    else:
+        try:
+            seg = segmenter.segment_video(src, key, prompt, boxes=boxes_fn, progress=progress)
+            n.extend(seg.notes)
+            get_mask = seg.mask
+            if len(seg.frames) < len(src):
+                n.add(f"masks cover {len(seg.frames)} of {len(src)} rendered frames")
+        except Exception as e:  # a backend failure must not lose the overlay
+            n.add(f"segmentation failed ({type(e).__name__}: {str(e)[:120]}); prompt drawn without masks")
+    ann = Annotators(st, w, h)
+    legend = [("mask", st.pred), ("+ points", st.positive), ("- points", st.negative),
+              (f"key frame {t_key:.2f} s", st.key_frame)]
+    ft = footer(w, h, st, legend, list(n), bar=True, max_notes=options.max_notes)
+    key_col = sv_color(st.key_frame)
+    thick = st.thickness(w, h) + 1
+
+    def draw(fr: Any, pic: np.ndarray) -> FrameRecord:
+        m = get_mask(fr.index) if get_mask is not None else None
+        has = m is not None and overlay_mask(ann.mask, pic, m)
+        is_key = fr.index == key
+        if is_key:
+            import supervision as sv
+
+            if prompt.box is not None:
+                det = detections([prompt.box], [0])
+                ann.box.annotate(pic, det)
+            pts = list(prompt.positive) + list(prompt.negative)
+            if pts:
+                ann.points.annotate(pic, point_detections(pts, [0] * len(prompt.positive) + [1] * len(prompt.negative)))
+            sv.draw_rectangle(pic, sv.Rect(0, 0, w - 1, h - 1), key_col, thickness=thick)
+        return FrameRecord(fr.index, fr.time, prompt.box if is_key else None, None, has, is_key)
+
+    def bar(full: np.ndarray, t: float) -> None:
+        ft.draw_bar(full, dur, t, [], marks=[(t_key, st.key_frame)])
+
+    path = out_file or out_path(options, "segmentation")
+    records = _encode(media, options, ft, draw, bar, path, progress)
+    return RenderResult(kind="video", video_path=path, warnings=tuple(n), frames=tuple(records), fps=plan.fps,
+                        size=(w, h), segmentation=seg)
