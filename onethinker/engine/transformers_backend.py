@@ -1,0 +1,448 @@
+"""Local inference with transformers: one model per process, streamed from a worker thread.
+
+``AutoModelForImageTextToText`` + ``AutoProcessor.from_pretrained(model_id_or_path)`` (default
+``OneThink/OneThinker-8B``), loaded lazily on first use with ``device_map="auto"`` and bf16 on GPU /
+fp32 on CPU, optionally 4/8-bit when bitsandbytes is installed.  Vision inputs are prepared as the
+official inference does (see :mod:`onethinker.engine.request`) and handed to the processor with
+``do_resize=False`` and, for videos, ``VideoMetadata`` with the original frame indices and
+``do_sample_frames=False``.  Generation runs under a process-wide lock, so two requests never run
+on the model at once; a stop request ends it at the next token through a ``StoppingCriteria``.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from onethinker.engine.base import Backend, ProgressFn, Sent, TextStream
+from onethinker.engine.errors import EngineError, InputError, ModelLoadError
+from onethinker.engine.request import Prepared, Request, SamplingParams, prepare
+from onethinker.engine.zerogpu import gpu
+
+DEFAULT_MODEL_ID = "OneThink/OneThinker-8B"
+GPU_DURATION_S = int(os.environ.get("ONETHINKER_GPU_DURATION", "120"))
+
+_LOAD_LOCK = threading.RLock()
+_GENERATE_LOCK = threading.Lock()  # one generation at a time on the shared model
+_SHARED: dict[str, Any] = {}  # key, model, processor
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading
+
+
+_HUB_ID = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+
+
+def _looks_like_path(model: str) -> bool:
+    """A local folder rather than a hub id (``name`` or ``org/name``)?"""
+    return not _HUB_ID.match(model) or Path(model).expanduser().exists()
+
+
+def _check_model_location(model: str) -> str:
+    if not isinstance(model, (str, os.PathLike)) or not str(model).strip():
+        raise ModelLoadError("no model given; pass a hub id such as OneThink/OneThinker-8B or a local folder")
+    model = os.fspath(model)
+    if _looks_like_path(model):
+        p = Path(model).expanduser()
+        if not p.exists():
+            raise ModelLoadError(
+                f"model path {model} does not exist; pass a folder saved with save_pretrained "
+                f"(with config.json) or a hub id such as {DEFAULT_MODEL_ID}")
+        if p.is_dir() and not (p / "config.json").is_file():
+            raise ModelLoadError(f"model folder {model} has no config.json; it is not a saved model "
+                                 "(download the whole repository, or point to the right sub-folder)")
+        return str(p)
+    return model
+
+
+def _load_failure(model: str, e: Exception) -> ModelLoadError:
+    msg = str(e)
+    low = msg.lower()
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    hub_down = ("couldn't connect", "offline", "connection", "cannot find the requested files")
+    if any(k in low for k in hub_down) or type(e).__name__ in ("LocalEntryNotFoundError", "OfflineModeIsEnabled"):
+        why = "offline mode is on (HF_HUB_OFFLINE=1)" if offline else "the Hugging Face hub cannot be reached"
+        return ModelLoadError(
+            f"model {model} is not in the local Hugging Face cache and {why}; download it where there is "
+            f"internet (`hf download {model}`) and copy the cache, or pass a local model folder")
+    if "not a valid model identifier" in low or "repository not found" in low or "404" in low:
+        return ModelLoadError(f"model {model} was not found on the hub; check the id (e.g. {DEFAULT_MODEL_ID}) "
+                              "or, for a private model, log in with `hf auth login`")
+    if "out of memory" in low:
+        return ModelLoadError(f"not enough memory to load {model}; use a GPU with more memory, or "
+                              "quantization='4bit' (needs bitsandbytes)")
+    first = (msg.strip().splitlines() or [type(e).__name__])[0][:200]
+    return ModelLoadError(f"cannot load model {model}: {first}")
+
+
+def _resolve_dtype(dtype: Any):
+    import torch
+
+    if dtype in (None, "auto"):
+        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    if isinstance(dtype, str):
+        try:
+            return getattr(torch, dtype)
+        except AttributeError:
+            raise ModelLoadError(f"unknown dtype {dtype!r}; use 'auto', 'bfloat16', 'float16' or 'float32'") from None
+    return dtype
+
+
+def _quantization_config(quantization: str | None, dtype):
+    if quantization in (None, "", "none"):
+        return None
+    if quantization not in ("4bit", "8bit"):
+        raise ModelLoadError(f"unknown quantization {quantization!r}; use None, '4bit' or '8bit'")
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ModelLoadError(f"{quantization} loading needs the bitsandbytes package (`pip install bitsandbytes`) "
+                             "and a CUDA GPU; or load without quantization")
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "4bit":
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dtype, bnb_4bit_quant_type="nf4")
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def unload_model() -> None:
+    """Drop the shared model (frees its memory)."""
+    with _LOAD_LOCK:
+        _SHARED.clear()
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:
+            pass
+
+
+def load_model(model: str = DEFAULT_MODEL_ID, *, dtype: Any = "auto", device_map: Any = "auto",
+               quantization: str | None = None, revision: str | None = None,
+               progress: ProgressFn | None = None) -> tuple[Any, Any]:
+    """(model, processor), loaded once per process; loading another model replaces the previous one."""
+    location = _check_model_location(model)
+    torch_dtype = _resolve_dtype(dtype)
+    key = (location, str(torch_dtype), str(device_map), quantization, revision)
+    report = progress or (lambda f, m: None)
+    with _LOAD_LOCK:
+        if _SHARED.get("key") == key:
+            return _SHARED["model"], _SHARED["processor"]
+        qconf = _quantization_config(quantization, torch_dtype)  # fail before dropping the current model
+        with _GENERATE_LOCK:  # never swap the model under a running generation
+            unload_model()
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+
+            t0 = time.perf_counter()
+            report(0.0, f"loading processor of {model}")
+            try:
+                processor = AutoProcessor.from_pretrained(location, revision=revision)
+                report(0.1, f"loading weights of {model}")
+                kwargs: dict[str, Any] = {"dtype": torch_dtype, "revision": revision}
+                if device_map is not None:
+                    kwargs["device_map"] = device_map
+                if qconf is not None:
+                    kwargs["quantization_config"] = qconf
+                net = AutoModelForImageTextToText.from_pretrained(location, **kwargs).eval()
+            except ModelLoadError:
+                raise
+            except Exception as e:  # OSError, ValueError, RuntimeError from hub / safetensors / config
+                raise _load_failure(model, e) from None
+            if getattr(processor, "tokenizer", None) is None:
+                raise ModelLoadError(f"{model} has no tokenizer in its processor; it is not a chat vision model")
+            _SHARED.update(key=key, model=net, processor=processor, model_id=model,
+                           load_s=time.perf_counter() - t0)
+            report(1.0, f"{model} ready in {_SHARED['load_s']:.1f} s")
+            return net, processor
+
+
+# ------------------------------------------------------------------------------------------------
+# Generation
+
+
+def _streamer_class():
+    from transformers import TextIteratorStreamer
+
+    class TokenStreamer(TextIteratorStreamer):
+        """TextIteratorStreamer that keeps the generated ids and releases text every token.
+
+        Detokenisation is incremental (a window of the last few tokens, as serving engines do): with
+        byte-level BPE, text can be released as soon as it does not end in an incomplete UTF-8
+        sequence (decoded as U+FFFD), so there is no waiting for word boundaries and the per-token
+        cost does not grow with the length of the answer.
+        """
+
+        coalesce_s = 0.01  # at most ~100 queue hand-overs a second after the first text
+
+        def __init__(self, tokenizer, **kw):
+            super().__init__(tokenizer, skip_prompt=True, **kw)
+            self.token_ids: list[int] = []
+            self.first_token_at: float | None = None
+            self._prefix = 0  # ids[_prefix:_read] decode to _prefix_text, already released
+            self._read = 0
+            self._prefix_text = ""
+            self._pending = ""
+            self._flushed_at: float | None = None
+
+        def put(self, value):
+            if self.next_tokens_are_prompt:
+                self.next_tokens_are_prompt = False
+                return
+            ids = value.reshape(-1).tolist()
+            if not ids:
+                return
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+            self.token_ids.extend(ids)
+            text = self.tokenizer.decode(self.token_ids[self._prefix:], **self.decode_kwargs)
+            if text.endswith("\ufffd") or len(text) <= len(self._prefix_text):
+                return  # incomplete character, or tokens with no text (special tokens)
+            delta = text[len(self._prefix_text):]
+            self._prefix, self._read = self._read, len(self.token_ids)
+            # byte-level BPE decodes concatenatively at character boundaries, so the new window's text
+            # is exactly the delta just released (saves a second decode per token)
+            self._prefix_text = delta
+            self._pending += delta
+            now = time.perf_counter()
+            if self._flushed_at is None or now - self._flushed_at >= self.coalesce_s:
+                # the first text goes out at once; later text is batched every few ms, which spares the
+                # consumer thread (and the GIL hand-over) one wake-up per token on fast models
+                self._flushed_at = now
+                text, self._pending = self._pending, ""
+                self.on_finalized_text(text)
+
+        def end(self):
+            text = self.tokenizer.decode(self.token_ids[self._prefix:], **self.decode_kwargs)
+            tail = self._pending + (text[len(self._prefix_text):] if text.startswith(self._prefix_text) else "")
+            self._pending = ""
+            self._prefix = self._read = len(self.token_ids)
+            self._prefix_text = ""
+            self.next_tokens_are_prompt = True
+            self.on_finalized_text(tail, stream_end=True)
+
+    return TokenStreamer
+
+
+def _cancel_criteria(flag: threading.Event):
+    import torch
+    from transformers import StoppingCriteria
+
+    class CancelCriteria(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):
+            return torch.full((input_ids.shape[0],), flag.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return CancelCriteria()
+
+
+class _Done:
+    def __init__(self, token_ids, error, first_token_at):
+        self.token_ids, self.error, self.first_token_at = token_ids, error, first_token_at
+
+
+def _generate_deltas_impl(model, tokenizer, inputs, gen_kwargs, seed, cancel: threading.Event):
+    """Yield text deltas from ``model.generate`` in a worker thread, then one :class:`_Done`."""
+    import torch
+    from transformers import StoppingCriteriaList
+
+    streamer = _streamer_class()(tokenizer, skip_special_tokens=True)
+    errors: list[BaseException] = []
+
+    def work():
+        returned = False
+        with _GENERATE_LOCK:
+            try:
+                if cancel.is_set():
+                    return
+                if seed is not None:
+                    torch.manual_seed(seed)
+                    if torch.cuda.is_available():
+                        torch.cuda.manual_seed_all(seed)
+                with torch.inference_mode():
+                    model.generate(**inputs, **gen_kwargs, streamer=streamer,
+                                   stopping_criteria=StoppingCriteriaList([_cancel_criteria(cancel)]))
+                returned = True  # generate() has called streamer.end()
+            except BaseException as e:  # reported to the consumer, never kills the process
+                errors.append(e)
+            finally:
+                if not returned:
+                    streamer.end()
+
+    worker = threading.Thread(target=work, name="onethinker-generate", daemon=True)
+    worker.start()
+    finished = False
+    try:
+        for delta in streamer:
+            yield delta
+        finished = True
+    finally:
+        if not finished:
+            cancel.set()
+        worker.join()
+    yield _Done(streamer.token_ids, errors[0] if errors else None, streamer.first_token_at)
+
+
+def _gpu_seconds(*args, **kwargs) -> int:
+    return GPU_DURATION_S
+
+
+_generate_deltas = gpu(_generate_deltas_impl, duration=_gpu_seconds)
+
+
+def _generation_error(e: BaseException) -> EngineError:
+    name = type(e).__name__
+    if "OutOfMemory" in name or "out of memory" in str(e).lower():
+        return EngineError("the model ran out of memory while generating; lower the video frames or pixels, "
+                           "or max new tokens, or load the model in 4-bit", "generation")
+    first = (str(e).strip().splitlines() or [name])[0][:200]
+    return EngineError(f"generation failed ({name}: {first})", "generation")
+
+
+def generation_kwargs(sp: SamplingParams, generation_config=None) -> dict:
+    """Keyword arguments for ``model.generate`` from our sampling settings."""
+    kw: dict[str, Any] = {"max_new_tokens": sp.max_new_tokens, "do_sample": not sp.greedy}
+    if sp.min_new_tokens:
+        kw["min_new_tokens"] = sp.min_new_tokens
+    if sp.greedy:
+        # neutralise sampling knobs a checkpoint's generation_config may carry (they only warn under greedy)
+        kw.update(temperature=None, top_p=None, top_k=None)
+    else:
+        kw.update(temperature=sp.temperature, top_p=sp.top_p, top_k=sp.top_k or None)
+    if sp.repetition_penalty != 1.0:
+        kw["repetition_penalty"] = sp.repetition_penalty
+    return kw
+
+
+def _guess_factor(model_id: str) -> int:
+    from onethinker.coords import CoordSystem, coord_system_for_model
+
+    return 28 if coord_system_for_model(model_id) == CoordSystem.PIXELS else 32
+
+
+def _processor_factor(processor) -> int:
+    ip = getattr(processor, "image_processor", None)
+    patch = getattr(ip, "patch_size", None) or 16
+    merge = getattr(ip, "merge_size", None) or 2
+    return int(patch) * int(merge)
+
+
+class TransformersBackend(Backend):
+    """Local transformers inference.  ``stream(request)`` → :class:`TextStream` of text deltas."""
+
+    name = "transformers"
+
+    def __init__(self, model: str = DEFAULT_MODEL_ID, *, dtype: Any = "auto", device_map: Any = "auto",
+                 quantization: str | None = None, revision: str | None = None,
+                 progress: ProgressFn | None = None):
+        super().__init__()
+        self.model_id = os.fspath(model)
+        self.dtype, self.device_map, self.quantization, self.revision = dtype, device_map, quantization, revision
+        self.progress = progress
+        self._factor: int | None = None
+
+    # -- loading -------------------------------------------------------------------------------
+    def load(self, progress: ProgressFn | None = None) -> tuple[Any, Any]:
+        return load_model(self.model_id, dtype=self.dtype, device_map=self.device_map,
+                          quantization=self.quantization, revision=self.revision,
+                          progress=progress or self.progress)
+
+    @property
+    def loaded(self) -> bool:
+        return _SHARED.get("model_id") == self.model_id and "model" in _SHARED
+
+    # -- encoding ------------------------------------------------------------------------------
+    def encode(self, prep: Prepared, processor) -> tuple[Any, str]:
+        """Processor inputs (tensors) and the templated text for a prepared request."""
+        try:
+            text = processor.apply_chat_template(prep.messages, tokenize=False, add_generation_prompt=True)
+        except Exception as e:
+            raise InputError(f"the model's chat template cannot render this request ({e})") from None
+        kwargs: dict[str, Any] = {}
+        if prep.images:
+            kwargs["images"] = [im.image for im in prep.images]
+        if prep.videos:
+            kwargs["videos"] = [v.frames for v in prep.videos]
+            # Qwen3-VL writes <t seconds> from the original indices; Qwen2.5-VL derives its temporal
+            # position step from the same metadata (sampled fps = frames / total * fps)
+            kwargs["video_metadata"] = [v.metadata() for v in prep.videos]
+            kwargs["do_sample_frames"] = False
+            if hasattr(processor, "_calculate_timestamps"):  # Qwen3-VL
+                kwargs["cap_pixels_per_frame"] = False  # frames are already sized; silences a v5 warning
+        try:
+            inputs = processor(text=[text], return_tensors="pt", do_resize=False, **kwargs)
+        except Exception as e:
+            raise InputError(f"the processor rejected the inputs ({type(e).__name__}: {str(e)[:200]})") from None
+        return inputs, text
+
+    def _sent(self, prep: Prepared, chat_text: str | None, prompt_tokens: int | None) -> Sent:
+        from dataclasses import asdict
+
+        msgs = [{"role": m["role"], "content": [
+            {k: (v if isinstance(v, (str, int, float)) else repr(v)) for k, v in c.items()} for c in m["content"]]}
+            for m in prep.messages]
+        return Sent(self.name, self.model_id, prep.task.id, prep.data_type, prep.prompt, msgs,
+                    prep.describe_media(), asdict(prep.request.sampling), chat_text, prompt_tokens)
+
+    # -- the interface -------------------------------------------------------------------------
+    def stream(self, request: Request) -> TextStream:
+        t0 = time.perf_counter()
+        # validate and load the media before paying for a model load; the token size (32 px for
+        # Qwen3-VL, 28 for Qwen2/2.5-VL) is guessed from the id until the processor is known
+        prep = prepare(request, factor=self._factor or _guess_factor(self.model_id))
+        model, processor = self.load()
+        self._factor = _processor_factor(processor)
+        if prep.factor != self._factor:
+            prep = prepare(request, factor=self._factor)
+        inputs, chat_text = self.encode(prep, processor)
+        device = getattr(model, "device", None)
+        if device is not None:
+            inputs = inputs.to(device)
+        sp = request.sampling
+        stream = TextStream(self._sent(prep, chat_text, int(inputs["input_ids"].shape[1])), t0)
+        stream.sent.extra["first_token_s"] = None
+        gen_kwargs = generation_kwargs(sp)
+        eos = getattr(model.generation_config, "eos_token_id", None)
+        eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+
+        def run():
+            done = None
+            for item in _generate_deltas(model, processor.tokenizer, dict(inputs), gen_kwargs, sp.seed,
+                                         stream._cancel):
+                if isinstance(item, _Done):
+                    done = item
+                    break
+                yield item
+            if done is None:
+                return
+            stream.token_ids = done.token_ids
+            stream.completion_tokens = len(done.token_ids)
+            if done.first_token_at is not None:
+                stream.sent.extra["first_token_s"] = done.first_token_at - t0
+            if done.error is not None:
+                stream.finish_reason = "error"
+                raise _generation_error(done.error)
+            if stream.cancelled and (not done.token_ids or done.token_ids[-1] not in eos_ids) \
+                    and len(done.token_ids) < sp.max_new_tokens:
+                stream.finish_reason = "cancelled"
+            elif done.token_ids and done.token_ids[-1] in eos_ids:
+                stream.finish_reason = "stop"
+            else:
+                stream.finish_reason = "length" if len(done.token_ids) >= sp.max_new_tokens else "stop"
+
+        return self._track(stream._attach(run()))
+
+    def info(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"backend": self.name, "model": self.model_id, "loaded": self.loaded,
+                               "quantization": self.quantization}
+        if self.loaded:
+            m = _SHARED["model"]
+            out.update(device=str(getattr(m, "device", "?")), dtype=str(getattr(m, "dtype", "?")),
+                       parameters=sum(p.numel() for p in m.parameters()), load_s=_SHARED.get("load_s"),
+                       processor=type(_SHARED["processor"]).__name__)
+        return out
