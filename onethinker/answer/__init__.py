@@ -13,11 +13,12 @@ from onethinker.answer.payloads import (
     Text,
     TimeSpan,
     Track,
+    coordinate_fields,
     payload_from_json,
 )
 
 __all__ = [
     "Answer", "Phase", "PHASES", "parse", "split_response", "Payload", "payload_from_json",
     "OptionLetter", "Number", "Text", "MathExpression", "TimeSpan", "BoxAnswer", "SpatioTemporal",
-    "Track", "SegmentationPrompt",
+    "Track", "SegmentationPrompt", "coordinate_fields",
 ]

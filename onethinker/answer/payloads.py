@@ -290,3 +290,27 @@ class SegmentationPrompt(Payload):
         obj["positive_points"] = [[_num_json(c) for c in p] for p in self.positive_points]
         obj["negative_points"] = [[_num_json(c) for c in p] for p in self.negative_points]
         return json.dumps(obj)
+
+
+def coordinate_fields(payload: Payload) -> list[tuple[str, float]]:
+    """Every image coordinate in ``payload``, each with the answer-format field it sits in.
+
+    E.g. ``[("boxes[0]", 120.0), …]`` for a box, ``("boxes.3[2]", 410.0)`` for second 3 of a track,
+    ``("positive_points[1][0]", 350.0)`` for a segmentation point.  Callers use it to check ranges or
+    convert coordinates and to name the exact field in a message; payloads without coordinates
+    (letters, numbers, text, time spans) have none.
+    """
+    def box(prefix: str, b: Box) -> list[tuple[str, float]]:
+        return [(f"{prefix}[{i}]", float(v)) for i, v in enumerate(b)]
+
+    if isinstance(payload, BoxAnswer):
+        return box("boxes", payload.box)
+    if isinstance(payload, (Track, SpatioTemporal)):
+        return [f for sec, b in sorted(payload.boxes.items()) for f in box(f"boxes.{sec}", b)]
+    if isinstance(payload, SegmentationPrompt):
+        fields = box("boxes", payload.box)
+        for name, points in (("positive_points", payload.positive_points),
+                             ("negative_points", payload.negative_points)):
+            fields += [(f"{name}[{i}][{j}]", float(v)) for i, p in enumerate(points) for j, v in enumerate(p)]
+        return fields
+    return []
