@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from onethinker.answer.payloads import Track  # noqa: E402
+from onethinker.payloads import Track  # noqa: E402
 from onethinker.media.frames import FrameSource  # noqa: E402
 from onethinker.media.video_writer import VideoWriter, probe_encoded  # noqa: E402
 from onethinker.render import RenderOptions, render  # noqa: E402

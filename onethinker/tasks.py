@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from onethinker.answer.payloads import (
+from onethinker.payloads import (
     BoxAnswer,
     MathExpression,
     Number,

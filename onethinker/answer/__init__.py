@@ -2,7 +2,7 @@
 
 from onethinker.answer.answer import PHASES, Answer, Phase
 from onethinker.answer.parse import parse, split_response
-from onethinker.answer.payloads import (
+from onethinker.payloads import (
     BoxAnswer,
     MathExpression,
     Number,

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from onethinker.answer.payloads import Payload, payload_from_json
+from onethinker.payloads import Payload, payload_from_json
 
 Phase = Literal["thinking", "answering", "done"]
 PHASES: tuple[str, ...] = ("thinking", "answering", "done")

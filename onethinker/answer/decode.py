@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from onethinker.answer.payloads import (
+from onethinker.payloads import (
     Box,
     BoxAnswer,
     MathExpression,

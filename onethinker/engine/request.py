@@ -12,8 +12,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-# imported before tasks: `import onethinker.tasks` on its own currently hits a tasks <-> answer import cycle
-import onethinker.answer  # noqa: F401
 from onethinker.engine.errors import InputError
 from onethinker.media.probe import MediaError
 from onethinker.tasks import (

@@ -12,7 +12,7 @@ import math
 from typing import Any, Mapping
 
 from onethinker.answer import Answer, SegmentationPrompt, SpatioTemporal, TimeSpan, Track, coordinate_fields, parse
-from onethinker.answer.payloads import OptionLetter
+from onethinker.payloads import OptionLetter
 from onethinker.coords import GRID_SIZE
 from onethinker.feedback.media import MediaStore, is_sha256
 from onethinker.feedback.record import Correction, FeedbackError, Preference, Record, Vote

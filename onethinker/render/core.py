@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from onethinker.answer.answer import Answer
-from onethinker.answer.payloads import Payload
+from onethinker.payloads import Payload
 from onethinker.coords import CoordAdapter, CoordSystem
 from onethinker.media.frames import DEFAULT_MAX_FPS, DEFAULT_MAX_SIDE, FrameSource
 from onethinker.media.probe import MediaError

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from onethinker.answer.payloads import BoxAnswer, SegmentationPrompt
+from onethinker.payloads import BoxAnswer, SegmentationPrompt
 from onethinker.render.core import Media, RenderOptions, RenderResult, adapter_for, renderer_for
 from onethinker.render.draw import Annotators, detections, footer, overlay_mask, point_detections
 from onethinker.render.geometry import Notes, box_px, pixel_prompt

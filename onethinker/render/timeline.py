@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from onethinker.answer.payloads import TimeSpan
+from onethinker.payloads import TimeSpan
 from onethinker.render.core import (
     FrameRecord,
     Media,

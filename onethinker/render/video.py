@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from onethinker.answer.payloads import Payload, SpatioTemporal, Track
+from onethinker.payloads import Payload, SpatioTemporal, Track
 from onethinker.coords import CoordAdapter
 from onethinker.media.video_writer import VideoWriter
 from onethinker.render.core import (

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, NamedTuple
 
 from onethinker.answer.answer import Answer
-from onethinker.answer.payloads import Payload
+from onethinker.payloads import Payload
 from onethinker.rewards import metrics as M
 from onethinker.tasks import Task, UnknownTaskError, get_task
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from onethinker.answer import payloads as P
+from onethinker import payloads as P
 from onethinker.rewards import REWARD_KINDS
 from onethinker.tasks import (
     TASKS,

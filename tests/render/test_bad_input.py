@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from onethinker.answer.payloads import BoxAnswer, SegmentationPrompt, SpatioTemporal, TimeSpan, Track
+from onethinker.payloads import BoxAnswer, SegmentationPrompt, SpatioTemporal, TimeSpan, Track
 from onethinker.media.video_writer import probe_encoded
 from onethinker.render import RenderOptions, Style, render
 from tests.render.helpers import colour_mask, decode, make_video, near

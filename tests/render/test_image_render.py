@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from onethinker.answer import parse
-from onethinker.answer.payloads import BoxAnswer, Number, SegmentationPrompt
+from onethinker.payloads import BoxAnswer, Number, SegmentationPrompt
 from onethinker.coords import CoordSystem
 from onethinker.render import RenderOptions, Style, find_renderer, render, renderer_for
 from onethinker.render.core import RenderResult

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from onethinker.answer.payloads import SegmentationPrompt, SpatioTemporal, TimeSpan, Track
+from onethinker.payloads import SegmentationPrompt, SpatioTemporal, TimeSpan, Track
 from onethinker.media.frames import FrameSource
 from onethinker.media.video_writer import probe_encoded
 from onethinker.render import RenderOptions, Style, render

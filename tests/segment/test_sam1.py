@@ -65,7 +65,7 @@ def test_video_without_track_segments_key_frame_only_and_says_so(sam1_model, mon
 
 
 def test_video_with_track_prompts_every_frame_with_interpolated_box(sam1_model, monkeypatch, tmp_path):
-    from onethinker.answer.payloads import SegmentationPrompt, Track
+    from onethinker.payloads import SegmentationPrompt, Track
     from onethinker.render import render
 
     rec = Recorder(monkeypatch)

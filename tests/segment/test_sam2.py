@@ -102,7 +102,7 @@ def test_video_memory_is_pruned_and_session_released(sam2_video, monkeypatch):
 
 
 def test_render_video_segmentation_with_sam2(sam2_video, tmp_path):
-    from onethinker.answer.payloads import SegmentationPrompt
+    from onethinker.payloads import SegmentationPrompt
     from onethinker.media.video_writer import write_video
     from onethinker.render import render
 
