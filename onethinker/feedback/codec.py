@@ -16,6 +16,7 @@ body carries three values computed once, when the record is written:
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from onethinker.answer import Answer
@@ -73,6 +74,12 @@ def decode(rid: int, values: tuple[Any, ...]) -> Record:
 ITEM_COLUMNS = ("id", "task", "data_type", "kind", "prompt", "question", "prompt_key", "body")
 
 
+@lru_cache(maxsize=1 << 16)
+def _media_ref(sha256: str, kind: str, ext: str) -> MediaRef:
+    """One shared (immutable) MediaRef per medium: exports read the same media over and over."""
+    return MediaRef(sha256, kind, ext)
+
+
 class Item:
     """A stored record as exports read it: plain JSON values, no answer objects rebuilt."""
 
@@ -81,7 +88,7 @@ class Item:
     def __init__(self, row: tuple[Any, ...]) -> None:
         self.id, self.task, self.data_type, self.kind, self.prompt, self.question, self.prompt_key, body = row
         self.body: dict[str, Any] = json.loads(body)
-        self.media = tuple(MediaRef(**m) for m in self.body["media"])
+        self.media = tuple(_media_ref(m["sha256"], m["kind"], m["ext"]) for m in self.body["media"])
 
     @property
     def feedback(self) -> dict[str, Any]:
