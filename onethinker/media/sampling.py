@@ -229,10 +229,7 @@ def load_video(path: str | os.PathLike, sampling: VideoSampling = OFFICIAL_VIDEO
                     pending = pool.submit(decode, chunks[k + 1])
                 if out is None:
                     height, width = int(batch.shape[2]), int(batch.shape[3])
-                    try:
-                        rh, rw = sampling.resized_size(height, width, len(indices))
-                    except ValueError as e:
-                        raise MediaError(f"{name}: {e}") from None
+                    rh, rw = _target_size(sampling, height, width, len(indices), name)
                     out = torch.empty((len(indices), 3, rh, rw), dtype=torch.uint8)
                 out[start:start + len(batch)] = resize_frames(batch, rh, rw)
                 start += len(batch)
@@ -241,14 +238,18 @@ def load_video(path: str | os.PathLike, sampling: VideoSampling = OFFICIAL_VIDEO
     except Exception as e:  # a damaged stream, or decord's stride bug on some frame widths (e.g. 48, 72 px)
         frames = _decode_with_ffmpeg(path, indices, name, e)
         height, width = int(frames.shape[2]), int(frames.shape[3])
-        try:
-            rh, rw = sampling.resized_size(height, width, len(indices))
-        except ValueError as e2:
-            raise MediaError(f"{name}: {e2}") from None
+        rh, rw = _target_size(sampling, height, width, len(indices), name)
         out = torch.empty((len(indices), 3, rh, rw), dtype=torch.uint8)
         for s in range(0, len(indices), chunk):
             out[s:s + chunk] = resize_frames(frames[s:s + chunk], rh, rw)
     return SampledVideo(str(path), out, indices, fps, total, width, height, rw, rh, sampling)
+
+
+def _target_size(sampling: VideoSampling, height: int, width: int, n_frames: int, name: str) -> tuple[int, int]:
+    try:
+        return sampling.resized_size(height, width, n_frames)
+    except ValueError as e:
+        raise MediaError(f"{name}: {e}") from None
 
 
 def _keyframe_chunks(vr, indices: list[int], min_size: int) -> list[list[int]]:

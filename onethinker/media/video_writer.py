@@ -158,42 +158,36 @@ class VideoWriter:
             self._thread = None
 
     def write(self, frame: np.ndarray) -> None:
-        if self._closed:
-            raise VideoWriteError(f"{self.path}: writer is closed")
         frame = np.asarray(frame)
         if frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"a frame must be H×W×3, got shape {frame.shape}")
         if frame.dtype != np.uint8:
             frame = np.clip(frame, 0, 255).astype(np.uint8)
-        h, w = frame.shape[:2]
-        if self._gen is None:
-            if self.size is None:
-                self.size = (w, h)
-            self._start(*self.size)
-        if (w, h) != tuple(self.size):
-            raise ValueError(f"frame size {w}×{h} differs from the video size {self.size[0]}×{self.size[1]}")
-        self._send([np.ascontiguousarray(frame)])
-        self.frames_written += 1
+        self._emit([frame])
 
     def write_rows(self, *blocks: np.ndarray) -> None:
         """One frame given as row blocks stacked top to bottom (e.g. picture, then a footer strip),
         sent to the encoder one after the other without building the whole frame."""
         if len(blocks) == 1:
             return self.write(blocks[0])
-        if self._closed:
-            raise VideoWriteError(f"{self.path}: writer is closed")
         bs = [np.asarray(b) for b in blocks]
         w = bs[0].shape[1]
         if any(b.ndim != 3 or b.shape[1] != w or b.shape[2] != 3 or b.dtype != np.uint8 for b in bs):
             raise ValueError("row blocks must be uint8 arrays H×W×3 of one width")
-        h = sum(b.shape[0] for b in bs)
+        self._emit(bs)
+
+    def _emit(self, blocks: list[np.ndarray]) -> None:
+        """Send one frame (uint8 row blocks of one width) to the encoder, starting it on the first frame."""
+        if self._closed:
+            raise VideoWriteError(f"{self.path}: writer is closed")
+        w, h = blocks[0].shape[1], sum(b.shape[0] for b in blocks)
         if self._gen is None:
             if self.size is None:
                 self.size = (w, h)
             self._start(*self.size)
         if (w, h) != tuple(self.size):
             raise ValueError(f"frame size {w}×{h} differs from the video size {self.size[0]}×{self.size[1]}")
-        self._send([np.ascontiguousarray(b) for b in bs])
+        self._send([np.ascontiguousarray(b) for b in blocks])
         self.frames_written += 1
 
     def close(self) -> str:

@@ -112,6 +112,14 @@ def _needs_video(payload: Payload, media: Media, options: RenderOptions, notes: 
     return plain(media, options, list(notes) + [f"{type(payload).__name__} answers need a video to be drawn"])
 
 
+def _frame_setup(media: Media, options: RenderOptions, notes: list[str]) -> tuple[Notes, Any, Any, CoordAdapter]:
+    """Notes (seeded with the caller's), frame source, frame plan and the adapter onto rendered frames."""
+    n = Notes()
+    n.extend(notes)
+    plan = media.video.plan
+    return n, media.video, plan, adapter_for(plan.width, plan.height, (plan.src_width, plan.src_height), options)
+
+
 @renderer_for(Track, SpatioTemporal)
 def render_track(payload: Track | SpatioTemporal, media: Media, truth: Payload | None, options: RenderOptions,
                  masks: Any = None, progress: Any = None, out_file: str | None = None, notes: list[str] = (),
@@ -119,13 +127,8 @@ def render_track(payload: Track | SpatioTemporal, media: Media, truth: Payload |
     early = _needs_video(payload, media, options, notes)
     if early is not None:
         return early
-    n = Notes()
-    n.extend(notes)
-    src = media.video
-    plan = src.plan
-    w, h, dur = plan.width, plan.height, plan.duration
-    ad = adapter_for(w, h, (plan.src_width, plan.src_height), options)
-    st = options.style
+    n, src, plan, ad = _frame_setup(media, options, notes)
+    w, h, dur, st = plan.width, plan.height, plan.duration, options.style
     pred, pspan = track_of(payload, ad, dur, "prediction", n)
     gt, tspan = (BoxTrack({}, 0.0, -1.0), None) if truth is None else track_of(truth, ad, dur, "ground truth", n)
     metrics: dict[str, float] = {}
@@ -174,13 +177,8 @@ def render_track(payload: Track | SpatioTemporal, media: Media, truth: Payload |
 def render_video_segmentation(payload: Any, media: Media, truth: Any, options: RenderOptions, segmenter: Any = None,
                               masks: Any = None, track: Payload | None = None, progress: Any = None,
                               out_file: str | None = None, notes: list[str] = (), **_: Any) -> RenderResult:
-    n = Notes()
-    n.extend(notes)
-    src = media.video
-    plan = src.plan
-    w, h, dur = plan.width, plan.height, plan.duration
-    ad = adapter_for(w, h, (plan.src_width, plan.src_height), options)
-    st = options.style
+    n, src, plan, ad = _frame_setup(media, options, notes)
+    w, h, dur, st = plan.width, plan.height, plan.duration, options.style
     if payload.time is None:
         n.add("no key-frame time in the answer; using 0 s")
         t_key = 0.0

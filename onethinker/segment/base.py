@@ -59,6 +59,13 @@ class VideoMasks:
         self.notes: list[str] = []
         self.prompted: list[int] = []  # frames that received a prompt
 
+    @classmethod
+    def for_frames(cls, frames: "FramesLike", key_index: int) -> "VideoMasks":
+        """Empty masks sized to ``frames``, with the key index clamped into the video."""
+        n = len(frames)
+        w, h = frames.size
+        return cls(n, w, h, min(max(int(key_index), 0), n - 1))
+
     def set(self, i: int, mask: np.ndarray) -> None:
         m = np.asarray(mask, dtype=bool)
         if m.shape != (self.height, self.width):

@@ -100,10 +100,8 @@ class SamV1Segmenter:
                       progress: Progress | None = None) -> VideoMasks:
         import torch
 
-        n = len(frames)
-        w, h = frames.size
-        key = min(max(int(key_index), 0), n - 1)
-        result = VideoMasks(n, w, h, key)
+        result = VideoMasks.for_frames(frames, key_index)
+        n, key = result.num_frames, result.key_index
         if boxes is None:
             todo = [key]
             result.notes.append("segment-anything cannot propagate masks and no track was given: "

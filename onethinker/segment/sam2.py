@@ -167,10 +167,8 @@ class Sam2Segmenter:
                       progress: Progress | None = None) -> VideoMasks:
         import torch
 
-        n = len(frames)
-        w, h = frames.size
-        key = min(max(int(key_index), 0), n - 1)
-        result = VideoMasks(n, w, h, key)
+        result = VideoMasks.for_frames(frames, key_index)
+        n, key, w, h = result.num_frames, result.key_index, result.width, result.height
         if prompt.empty:
             result.notes.append("no usable box or point on the key frame: nothing to segment")
             return result
