@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -196,8 +197,14 @@ def resize_frames(frames, height: int, width: int):
 
 
 def load_video(path: str | os.PathLike, sampling: VideoSampling = OFFICIAL_VIDEO, *,
-               chunk: int = 16, num_threads: int = 0) -> SampledVideo:
+               chunk: int = 16, num_threads: int = 0, decoders: int | None = None) -> SampledVideo:
     """Decode (decord), sample and resize a video as the official inference does.
+
+    The sampled indices are cut into chunks that each start at a keyframe, so every frame is decoded
+    once, as in one ``get_batch``.  ``decoders`` threads (default: one per core, at most 4) each
+    decode whole chunks with a single-threaded decord reader of their own — GOP-level parallelism,
+    which beats decord's own threading — while this thread resizes finished chunks in order (torch
+    parallelises each resize itself; two threads running torch ops at once would fight over its pool).
 
     Raises :class:`MediaError` naming the file for anything that cannot be used (missing, empty,
     not a video, truncated, a single frame, extreme aspect ratio).
@@ -212,21 +219,27 @@ def load_video(path: str | os.PathLike, sampling: VideoSampling = OFFICIAL_VIDEO
         indices = sampling.frame_indices(total, fps)
     except ValueError as e:
         raise MediaError(f"{name}: {e}; use a longer or re-encoded video") from None
-    out = None
     chunks = _keyframe_chunks(vr, indices, chunk)
+    workers = max(1, min(len(chunks), decoders or min(4, os.cpu_count() or 1)))
+    local = threading.local()
 
-    def decode(ix):
-        return torch.from_numpy(vr.get_batch(ix).asnumpy()).permute(0, 3, 1, 2)
+    def decode(ix: list[int]):
+        reader = vr if workers == 1 else getattr(local, "reader", None)
+        if reader is None:  # one reader per decoding thread: decord readers are not shared across threads
+            reader = local.reader = open_video(path, num_threads=1)
+        return torch.from_numpy(reader.get_batch(ix).asnumpy()).permute(0, 3, 1, 2)
 
+    out = None
     try:
-        # decode chunk k+1 (decord, outside the GIL) while chunk k is being resized (torch)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="onethinker-decode") as pool:
-            pending = pool.submit(decode, chunks[0])
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onethinker-decode") as pool:
+            # at most workers + 1 decoded chunks wait in memory for their resize
+            pending = [pool.submit(decode, c) for c in chunks[: workers + 1]]
             start = 0
             for k in range(len(chunks)):
-                batch = pending.result()
-                if k + 1 < len(chunks):
-                    pending = pool.submit(decode, chunks[k + 1])
+                batch = pending[k].result()
+                pending[k] = None  # let the decoded chunk go as soon as it is resized
+                if k + workers + 1 < len(chunks):
+                    pending.append(pool.submit(decode, chunks[k + workers + 1]))
                 if out is None:
                     height, width = int(batch.shape[2]), int(batch.shape[3])
                     rh, rw = _target_size(sampling, height, width, len(indices), name)
