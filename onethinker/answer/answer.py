@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from onethinker.payloads import Payload, payload_from_json
@@ -31,7 +31,6 @@ class Answer:
     warnings: tuple[str, ...] = ()
     raw: str = ""
     data_type: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -53,7 +52,6 @@ class Answer:
             "warnings": list(self.warnings),
             "raw": self.raw,
             "data_type": self.data_type,
-            "extra": dict(self.extra),
         }
 
     def to_json(self) -> str:
@@ -83,7 +81,6 @@ class Answer:
             warnings=tuple(str(w) for w in warnings),
             raw=str(d.get("raw") or ""),
             data_type=d.get("data_type"),
-            extra=dict(d.get("extra") or {}),
         )
 
     @classmethod
