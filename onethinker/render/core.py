@@ -118,15 +118,10 @@ def load_media(media: Any, options: RenderOptions) -> Media:
     if isinstance(media, (str, os.PathLike)):
         p = Path(media)
         if p.suffix.lower() in IMAGE_SUFFIXES:
-            if not p.is_file():
-                raise MediaError(f"{p}: file not found")
-            from PIL import Image, UnidentifiedImageError
+            from onethinker.media.images import open_image  # refuses missing, empty, broken and bomb-sized files
 
-            try:
-                with Image.open(p) as im:
-                    return Media(image=_pil_rgb(im), name=p.name)
-            except (UnidentifiedImageError, OSError) as e:
-                raise MediaError(f"{p.name}: cannot read this image ({e})") from None
+            with open_image(p) as im:
+                return Media(image=_pil_rgb(im), name=p.name)
         return Media(video=FrameSource.open(p, options.max_fps, options.max_side), name=p.name)
     raise MediaError(f"cannot render on media of type {type(media).__name__}")
 
