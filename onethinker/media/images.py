@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onethinker.media.probe import MediaError
+from onethinker.media.probe import MediaError, check_file
 from onethinker.media.sampling import IMAGE_MAX_PIXELS, IMAGE_MIN_PIXELS, PATCH_FACTOR, smart_resize
 
 # PIL's own warning threshold (~9459×9459); anything larger is refused before it is decoded.
@@ -54,14 +54,8 @@ def open_image(src, max_source_pixels: int = MAX_SOURCE_PIXELS):
             raise MediaError(f"image of {src.width}x{src.height} pixels is too large "
                              f"(limit {max_source_pixels:,} pixels); downscale it first")
         return src
-    p = Path(os.fspath(src))
+    p = check_file(os.fspath(src), "image")
     name = p.name
-    if not p.exists():
-        raise MediaError(f"{p}: file not found")
-    if not p.is_file():
-        raise MediaError(f"{p}: not a regular file")
-    if p.stat().st_size == 0:
-        raise MediaError(f"{name}: the file is empty (0 bytes); upload the image again")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

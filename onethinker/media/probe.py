@@ -24,20 +24,21 @@ class VideoInfo:
         return self.num_frames / self.fps if self.fps > 0 else 0.0
 
 
-def _check_file(path: str | os.PathLike) -> Path:
+def check_file(path: str | os.PathLike, kind: str = "video") -> Path:
+    """``path`` as a Path if it is a non-empty regular file, else :class:`MediaError` saying which it is not."""
     p = Path(path)
     if not p.exists():
         raise MediaError(f"{p}: file not found")
     if not p.is_file():
         raise MediaError(f"{p}: not a regular file")
     if p.stat().st_size == 0:
-        raise MediaError(f"{p}: the file is empty (0 bytes); upload the video again")
+        raise MediaError(f"{p}: the file is empty (0 bytes); upload the {kind} again")
     return p
 
 
 def open_video(path: str | os.PathLike, num_threads: int = 0):
     """A ``decord.VideoReader`` over ``path``; raises :class:`MediaError` with a clear message."""
-    p = _check_file(path)
+    p = check_file(path)
     import decord
 
     try:

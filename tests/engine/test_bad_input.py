@@ -127,7 +127,10 @@ def test_folder_without_config(tmp_path, image_path):
 
 
 def test_hub_unreachable_offline(image_path, monkeypatch):
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import: never the network
     b = TransformersBackend()  # the default id; never in this machine's cache
     with pytest.raises(ModelLoadError) as e:
         b.stream(_image_req(image_path))
