@@ -17,8 +17,8 @@ What is let in, and why:
 * At most ``max_image_bytes`` (default 50 MiB) or ``max_video_bytes`` (default 2 GiB), counted while
   reading, so an endless stream stops at the limit and is never held in memory: it is copied to a
   temporary file in chunks.  50 MiB holds any photo or screenshot (a 100-megapixel JPEG is ~30 MB; the
-  renderer refuses more than ~89 megapixels anyway) and 2 GiB about half an hour of 1080p phone video,
-  while the model sees at most 128 frames of any video.
+  renderer refuses more than ~89 megapixels anyway) and 2 GiB 15–30 minutes of 1080p phone video (8–16
+  Mbit/s), while the model sees at most 128 frames of any video.
 * Content that decodes: an image must open and decode in full (:func:`onethinker.media.images.open_image`,
   which also refuses decompression bombs) and a video must probe with a video stream, at least one
   frame and a frame rate, so a positive duration (:func:`onethinker.media.probe.probe_video`).  A
