@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,7 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from onethinker.payloads import Track  # noqa: E402
 from onethinker.media.frames import FrameSource  # noqa: E402
 from onethinker.media.video_writer import VideoWriter, probe_encoded  # noqa: E402
-from onethinker.render import RenderOptions, render  # noqa: E402
+
+# onethinker.render (supervision, scipy) is imported where it is used, so that --help answers at once.
+if TYPE_CHECKING:
+    from onethinker.render import RenderOptions
 
 W, H, FPS = 1280, 720, 16
 
@@ -74,6 +78,8 @@ def encode_only(src_path: str, out: str, options: RenderOptions) -> int:
 
 
 def render_track(src_path: str, out: str, n: int, options: RenderOptions):
+    from onethinker.render import render
+
     return render(track_for(n), src_path, masks=mask_source(n), options=options, out_file=out)
 
 
@@ -126,6 +132,8 @@ class RssSampler(threading.Thread):
 
 
 def child_memory(n: int, mode: str) -> None:
+    from onethinker.render import RenderOptions
+
     options = RenderOptions()
     with tempfile.TemporaryDirectory() as tmp:
         src = make_source(os.path.join(tmp, "src.mp4"), n)
@@ -155,14 +163,18 @@ def memory(n: int, mode: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=128)
-    ap.add_argument("--mem", type=int, nargs="*", default=[64, 512])
+    ap.add_argument("--frames", type=int, default=128, help="frames in the speed run (default 128)")
+    ap.add_argument("--mem", type=int, nargs="*", default=[64, 512],
+                    help="video lengths in frames for the memory runs, each in a fresh process (default 64 512; "
+                         "none to skip)")
     ap.add_argument("--child-mem", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="render", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child_mem:
         child_memory(a.child_mem, a.mode)
         return
+    from onethinker.render import RenderOptions
+
     options = RenderOptions()
     print(f"render benchmark: {a.frames} frames {W}x{H} @ {FPS} fps, preset={options.preset} crf={options.crf}, "
           f"cpu cores={os.cpu_count()}")

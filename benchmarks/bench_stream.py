@@ -178,16 +178,18 @@ def bench_video(clip: str, reps: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--shape", choices=["tiny", "8b"], default="tiny")
+    ap.add_argument("--shape", choices=["tiny", "8b"], default="tiny",
+                    help="random model: tiny (CPU, default) or 8b (Qwen3-VL-8B sizes, bf16, needs a CUDA GPU)")
     ap.add_argument("--model", help="a saved model folder instead of a generated one")
-    ap.add_argument("--tokens", type=int, default=256)
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--skip-video", action="store_true")
-    ap.add_argument("--skip-generation", action="store_true")
+    ap.add_argument("--tokens", type=int, default=256, help="new tokens per generation run (default 256)")
+    ap.add_argument("--reps", type=int, default=5, help="runs per measurement; medians are printed (default 5)")
+    ap.add_argument("--skip-video", action="store_true", help="skip the video preprocessing benchmark")
+    ap.add_argument("--skip-generation", action="store_true", help="skip the generation benchmark")
     ap.add_argument("--clip", help="use this video instead of generating the 2-minute 720p clip")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (default: 1 for the tiny model, whose ops are too small to split)")
-    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "onethinker-bench"))
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "onethinker-bench"),
+                    help="folder that keeps the generated clip between runs (default: %(default)s)")
     args = ap.parse_args()
 
     import numpy as np

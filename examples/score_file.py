@@ -8,6 +8,7 @@ reward-input keys).  Lines that are not valid JSON are reported and skipped.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections import defaultdict
@@ -21,7 +22,12 @@ from onethinker.rewards import score  # noqa: E402
 
 def main(path: str) -> int:
     totals: dict[str, list[float]] = defaultdict(list)
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"error: cannot read {path}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+        return 2
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -44,6 +50,8 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    sys.exit(main(sys.argv[1]))
+    summary, _, details = __doc__.partition("\n\n")
+    ap = argparse.ArgumentParser(description=summary, epilog=details.partition("\n\n")[2],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("responses", help="a JSONL file of model responses, e.g. examples/sample_responses.jsonl")
+    sys.exit(main(ap.parse_args().responses))

@@ -19,7 +19,8 @@ from onethinker.feedback.store import FeedbackStore
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m onethinker.feedback", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m onethinker.feedback",
+                                description="Export training data from the feedback database, or count its records.")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export", help="write training data from the feedback database")
     e.add_argument("--db", required=True, type=Path, help="the feedback database (SQLite file)")
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="the reasoning written for corrections whose model reasoning is not kept")
     e.add_argument("--copy-media", action="store_true", help="copy media instead of hard-linking them")
     s = sub.add_parser("stats", help="count records by kind")
-    s.add_argument("--db", required=True, type=Path)
+    s.add_argument("--db", required=True, type=Path, help="the feedback database (SQLite file)")
     return p
 
 

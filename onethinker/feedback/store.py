@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from onethinker.feedback import codec, schema
-from onethinker.feedback.media import MediaStore, Source
+from onethinker.feedback.media import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES, MediaStore, Source
 from onethinker.feedback.record import MediaRef, Record
 from onethinker.feedback.validate import validate
 
@@ -54,15 +54,21 @@ def is_busy(e: BaseException) -> bool:
 
 
 class FeedbackStore:
-    """Append-only store of :class:`Record` s with content-addressed media next to the database."""
+    """Append-only store of :class:`Record` s with content-addressed media next to the database.
+
+    ``max_image_bytes`` / ``max_video_bytes`` cap what :meth:`put_media` accepts (see
+    :mod:`onethinker.feedback.media`).
+    """
 
     def __init__(self, path: str | os.PathLike, *, media_dir: str | os.PathLike | None = None,
-                 timeout_s: float = 30.0, synchronous: str = "NORMAL", retries: int = 20) -> None:
+                 timeout_s: float = 30.0, synchronous: str = "NORMAL", retries: int = 20,
+                 max_image_bytes: int = MAX_IMAGE_BYTES, max_video_bytes: int = MAX_VIDEO_BYTES) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
             raise ValueError("synchronous must be NORMAL, FULL or EXTRA")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.media = MediaStore(media_dir if media_dir is not None else self.path.parent / "media")
+        self.media = MediaStore(media_dir if media_dir is not None else self.path.parent / "media",
+                                max_image_bytes=max_image_bytes, max_video_bytes=max_video_bytes)
         self.timeout_s = timeout_s
         self.synchronous = synchronous.upper()
         self.retries = retries
@@ -124,7 +130,11 @@ class FeedbackStore:
 
     # -- writing -------------------------------------------------------------------------------
     def put_media(self, source: Source, kind: str) -> MediaRef:
-        """Store an image or video (bytes, a path or a binary file) once; returns its reference."""
+        """Store an image or video (bytes, a path or a binary file) once; returns its reference.
+
+        Only a regular file within the size limit whose content decodes is stored; anything else raises
+        ``FeedbackError("media", …)`` and leaves nothing behind.
+        """
         return self.media.put(source, kind)
 
     def hash_session(self, raw_id: str) -> str:

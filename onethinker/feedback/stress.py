@@ -20,7 +20,9 @@ from onethinker.feedback.record import MediaRef, Record, Vote
 from onethinker.feedback.store import FeedbackStore
 from onethinker.tasks import build_prompt
 
-PNG = b"\x89PNG\r\n\x1a\n stress image"
+# A real 1×1 PNG (what PIL writes for one (200, 30, 30) pixel): the store decodes every image it keeps.
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c6338"
+                    "2127070002b6010534a675aa0000000049454e44ae426082")
 
 
 def sample_record(media: MediaRef, i: int, worker: int = 0, vote: int = 1) -> Record:
@@ -81,9 +83,9 @@ def check(db: str | Path) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m onethinker.feedback.stress", description=__doc__.splitlines()[0])
-    p.add_argument("--db", required=True, type=Path)
-    p.add_argument("--procs", type=int, default=8)
-    p.add_argument("--writes", type=int, default=1000)
+    p.add_argument("--db", required=True, type=Path, help="a new SQLite file to create (refused if it exists)")
+    p.add_argument("--procs", type=int, default=8, help="writer processes started together (default 8)")
+    p.add_argument("--writes", type=int, default=1000, help="single-record transactions per process (default 1000)")
     a = p.parse_args(argv)
     if a.db.exists():
         print(f"error: {a.db} exists; the stress run needs a new database", file=sys.stderr)

@@ -1,7 +1,12 @@
-"""Small builders for feedback tests: fake-but-recognisable media and valid records of each kind."""
+"""Small builders for feedback tests: tiny real media and valid records of each kind."""
 
 from __future__ import annotations
 
+import functools
+import struct
+import tempfile
+import zlib
+from pathlib import Path
 from typing import Any
 
 from onethinker.answer import parse
@@ -9,16 +14,35 @@ from onethinker.feedback import Correction, FeedbackStore, MediaRef, Preference,
 from onethinker.tasks import build_prompt
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-MP4_HEAD = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def png(tag: str = "a") -> bytes:
-    """Bytes a media sniffer recognises as PNG; different tags give different hashes."""
-    return PNG_MAGIC + tag.encode()
+    """A valid 2×2 PNG (the store decodes every image); the tag goes in a text chunk, so tags change the hash."""
+    pixels = b"".join(b"\x00" + bytes(3 * 2) for _ in range(2))  # filter byte + 2 black RGB pixels per row
+    return (PNG_MAGIC + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + _png_chunk(b"tEXt", b"tag\0" + tag.encode()) + _png_chunk(b"IDAT", zlib.compress(pixels))
+            + _png_chunk(b"IEND", b""))
+
+
+@functools.lru_cache(maxsize=1)
+def _clip() -> bytes:
+    import numpy as np
+
+    from onethinker.media.video_writer import write_video
+
+    with tempfile.TemporaryDirectory() as d:
+        frames = (np.full((32, 32, 3), 40 * i, np.uint8) for i in range(4))
+        return Path(write_video(Path(d) / "clip.mp4", frames, fps=4)).read_bytes()
 
 
 def mp4(tag: str = "a") -> bytes:
-    return MP4_HEAD + tag.encode()
+    """A valid 4-frame H.264 MP4 (the store probes every video); the tag goes in a trailing ``free`` box."""
+    box = b"free" + tag.encode()
+    return _clip() + struct.pack(">I", 4 + len(box)) + box
 
 
 def output(think: str, answer: str) -> str:
