@@ -197,8 +197,8 @@ def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload 
 
     ``segmenter``: a backend from :mod:`onethinker.segment` for segmentation answers; ``masks``:
     precomputed masks instead (an array for an image; for a video a ``VideoMasks``, a mapping or a
-    callable from rendered frame index to mask).  ``track``: a Track/SpatioTemporal payload whose boxes
-    prompt every frame for backends that cannot propagate.  ``progress(done, total)`` counts frames.
+    callable from rendered frame index to mask).  ``track``: a Track/SpatioTemporal payload (or its
+    ``Answer``) whose boxes prompt every frame for backends that cannot propagate.  ``progress(done, total)`` counts frames.
     """
     opts = options or RenderOptions()
     pre: list[str] = []
@@ -218,6 +218,8 @@ def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload 
     if gt is not None and find_renderer(gt) is not fn:
         pre.append(f"ground truth of kind {type(gt).__name__} cannot be drawn with a {type(payload).__name__}; ignored")
         gt = None
+    if isinstance(track, Answer):
+        track = _payload_of(track, "the track", pre)
     res = fn(payload, m, gt, opts, segmenter=segmenter, masks=masks, track=track, progress=progress,
              out_file=out_file, notes=pre)
     return res

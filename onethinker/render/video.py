@@ -1,9 +1,10 @@
 """Annotated H.264 videos: spatio-temporal grounding, tracking and video segmentation.
 
 Frames stream from the decoder through the annotators into the encoder one at a time.  Per-second
-boxes are interpolated linearly to every rendered frame and shown only inside the answer's span;
-a trace follows the box centre; a bar under the picture marks the predicted span (orange), the
-ground-truth span (blue, lower half), key frames and the playhead.
+boxes are placed at the time their payload gives each key (``Track.time_of``: key k at k − 1 s;
+``SpatioTemporal.time_of``: key k at k s), interpolated linearly to every rendered frame and shown
+only inside the answer's span; a trace follows the box centre; a bar under the picture marks the
+predicted span (orange), the ground-truth span (blue, lower half), key frames and the playhead.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from onethinker.render.core import (
     renderer_for,
 )
 from onethinker.render.draw import Annotators, Footer, detections, footer, overlay_mask, point_detections, sv_color
-from onethinker.render.geometry import BoxTrack, Notes, clamp_span, clamp_time, pixel_prompt, track_from_seconds
+from onethinker.render.geometry import BoxTrack, Notes, clamp_span, clamp_time, pixel_prompt, track_from_keys
 from onethinker.rewards.metrics import interval_iou, mean_iou_over_common, mean_iou_over_truth
 
 MaskFn = Callable[[int], "np.ndarray | None"]
@@ -33,20 +34,28 @@ MaskFn = Callable[[int], "np.ndarray | None"]
 
 def track_of(payload: Payload, adapter: CoordAdapter, duration: float, who: str,
              notes: Notes) -> tuple[BoxTrack, tuple[float, float] | None]:
-    """A pixel track and its time span from a Track or SpatioTemporal payload."""
+    """A pixel track and its time span from a Track or SpatioTemporal payload (keys timed by the payload)."""
     if isinstance(payload, SpatioTemporal):
         span = clamp_span(payload.start, payload.end, duration, f"{who} time span", notes)
         if span is None:
             return BoxTrack({}, 0.0, -1.0), None
-        tr = track_from_seconds(adapter, payload.boxes, duration, who, notes, span)
+        tr = track_from_keys(adapter, payload.boxes, payload.time_of, duration, who, notes, span)
         if not tr:
             notes.add(f"{who}: no usable box inside the span")
         return tr, span
-    tr = track_from_seconds(adapter, getattr(payload, "boxes", {}) or {}, duration, who, notes)
+    if not isinstance(payload, Track):
+        notes.add(f"{who}: {type(payload).__name__} answers have no boxes over time; not drawn")
+        return BoxTrack({}, 0.0, -1.0), None
+    tr = track_from_keys(adapter, payload.boxes, payload.time_of, duration, who, notes)
     if not tr:
         notes.add(f"{who}: no usable box to draw")
         return tr, None
     return tr, (tr.lo, tr.hi)
+
+
+def timed_boxes(payload: Track | SpatioTemporal) -> dict[float, list[float]]:
+    """``{time in seconds: box}`` of a payload, so a Track and a SpatioTemporal compare frame by frame."""
+    return {payload.time_of(k): list(v) for k, v in payload.boxes.items()}
 
 
 def mask_fn(masks: Any, n_frames: int, w: int, h: int, notes: Notes) -> MaskFn | None:
@@ -137,12 +146,10 @@ def render_track(payload: Track | SpatioTemporal, media: Media, truth: Payload |
         legend.append(("truth", st.truth))
         if isinstance(payload, SpatioTemporal) and isinstance(truth, SpatioTemporal):
             metrics["tiou"] = interval_iou([payload.start, payload.end], [truth.start, truth.end])
-            metrics["mean_iou"] = mean_iou_over_common({k: list(v) for k, v in payload.boxes.items()},
-                                                       {k: list(v) for k, v in truth.boxes.items()})
+            metrics["mean_iou"] = mean_iou_over_common(timed_boxes(payload), timed_boxes(truth))
             legend.append((f"tIoU {metrics['tiou']:.2f}", st.text))
         else:
-            metrics["mean_iou"] = mean_iou_over_truth({k: list(v) for k, v in payload.boxes.items()},
-                                                      {k: list(v) for k, v in truth.boxes.items()})
+            metrics["mean_iou"] = mean_iou_over_truth(timed_boxes(payload), timed_boxes(truth))
         legend.append((f"mIoU {metrics['mean_iou']:.2f}", st.text))
     get_mask = mask_fn(masks, len(src), w, h, n)
     ann = Annotators(st, w, h, trace=True)
