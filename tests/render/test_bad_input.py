@@ -56,12 +56,22 @@ def test_clean_answer_has_no_note():
     assert r.warnings == () and not note_visible(r.image, H)
 
 
-def test_points_outside_image_are_clamped():
+def marker_pixels(region, rgb):
+    """Pixels of one point marker in ``region``: its fill plus its white outline."""
+    return int(colour_mask(region, rgb, 60).sum() + colour_mask(region, (255, 255, 255), 60).sum())
+
+
+def test_points_outside_image_are_clamped_and_drawn_whole():
     p = SegmentationPrompt((100, 100, 500, 500), ((-50, 500), (300, 300)), ((500, 2000),))
     r = render(p, black(), masks=np.zeros((H, W), bool), options=OPT)
     assert sum("outside the image; clamped" in w for w in r.warnings) == 2
-    assert near(r.image[50, 0], ST.positive, 60) and near(r.image[H - 1, 100], ST.negative, 60)
     assert note_visible(r.image, H)
+    img = r.image[:H]
+    whole = marker_pixels(img[10:50, 40:80], ST.positive)  # the point inside the picture, at (60, 30)
+    assert whole > 20
+    # the clamped points sit at the left and bottom edges, their markers whole and just inside
+    assert marker_pixels(img[:, :20], ST.positive) == whole and near(img[50, 4], ST.positive, 60)
+    assert marker_pixels(img[70:, 80:120], ST.negative) == whole and near(img[H - 5, 100], ST.negative, 60)
 
 
 def test_track_with_seconds_beyond_end_and_nan_boxes(video, tmp_path):
