@@ -219,6 +219,11 @@ class SpatioTemporal(Payload):
     end: float
     boxes: dict[int, Box] = field(default_factory=dict)
 
+    @staticmethod
+    def time_of(key: float) -> float:
+        """Seconds into the video of the box under ``key``: keys are absolute seconds (key k is t = k s)."""
+        return float(key)
+
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type_name, "start": self.start, "end": self.end, "boxes": _boxes_json(self.boxes)}
 
@@ -237,10 +242,20 @@ class SpatioTemporal(Payload):
 
 @dataclass(frozen=True)
 class Track(Payload):
-    """Tracking: one box per second, keys 1..N (N ≤ 32)."""
+    """Tracking: one box per second, keys 1..N (N ≤ 32); key 1 is the first frame."""
 
     type_name: ClassVar[str] = "track"
     boxes: dict[int, Box] = field(default_factory=dict)
+
+    @staticmethod
+    def time_of(key: float) -> float:
+        """Seconds into the video of the box under ``key``: key k is the frame at t = k − 1 s.
+
+        In the official OneThinker tracking data the question gives the object's box in the first
+        frame and the answer repeats it under key "1"; so key 1 is t = 0 s, key 2 is t = 1 s, ….
+        Everything that places a tracking box in time asks this method, never the key itself.
+        """
+        return float(key) - 1.0
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type_name, "boxes": _boxes_json(self.boxes)}

@@ -124,8 +124,9 @@ for _t in (
          aliases=("spatio-temporal grounding", "st grounding")),
     Task("tracking", "tracking", "Tracking", (VIDEO,), Track, "track",
          f"Follow the object given in the question and write one box [x1, y1, x2, y2] per second, for at most "
-         f"{MAX_TRACK_SECONDS} seconds, as JSON under \"boxes\" keyed by the second (1, 2, 3, ...) between the answer "
-         "tags; coordinates are integers from 0 to 1000 relative to the frame width and height, e.g. "
+         f"{MAX_TRACK_SECONDS} seconds, as JSON under \"boxes\" keyed 1, 2, 3, ... between the answer tags: key \"1\" "
+         "is the first frame (t = 0 s), key \"2\" the frame at t = 1 s, and so on; coordinates are integers from 0 "
+         "to 1000 relative to the frame width and height, e.g. "
          '<answer>{"boxes": {"1": [400, 220, 650, 460], "2": [430, 225, 670, 450]}}</answer>.'),
     Task("segmentation-image", "segmentation", "Segmentation (image)", (IMAGE,), SegmentationPrompt,
          "segmentation_image",

@@ -3,9 +3,10 @@
     result = render(answer_or_payload, media, truth=None, options=RenderOptions(), segmenter=None)
 
 ``media`` is an image (path, H×W×3 RGB array or PIL image) or a video (path or
-:class:`~onethinker.media.frames.FrameSource`).  ``truth`` is a payload (or ``Answer``) of a kind the
-renderer can draw beside the prediction.  Renderers are registered per payload class with
-:func:`renderer_for`; a new task whose answer is an existing payload kind needs no change here.
+:class:`~onethinker.media.frames.FrameSource`).  ``truth`` is a payload, an ``Answer`` or answer
+text (parsed with the prediction's task) of a kind the renderer can draw beside the prediction.
+Renderers are registered per payload class with :func:`renderer_for`; a new task whose answer is an
+existing payload kind needs no change here.
 
 Rendering never raises on a bad answer: every clamp or skip is written on the picture and returned in
 ``RenderResult.warnings``.  Unreadable media raise :class:`~onethinker.media.probe.MediaError`.
@@ -190,20 +191,69 @@ def _payload_of(x: Any, what: str, notes: list[str]) -> Payload | None:
     return None
 
 
-def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload | None = None, *,
+def _task_of(answer: Any, payload: Payload, media: Media) -> tuple[Any, str]:
+    """The prediction's task and data type, to read ground truth given as text the same way.
+
+    An ``Answer`` names its task; a bare payload is matched to the catalogue entry with its payload
+    type, choosing between an image and a video variant (segmentation) by the media.
+    """
+    from onethinker.tasks import IMAGE, TASKS, VIDEO
+
+    kind = VIDEO if media.is_video else IMAGE
+    if isinstance(answer, Answer):
+        return answer.task, answer.data_type or kind
+    same = [t for t in TASKS.values() if t.payload is type(payload)]
+    return next((t for t in same if kind in t.media), same[0] if same else None), kind
+
+
+def _parse_truth(text: str, answer: Any, payload: Payload, media: Media, options: RenderOptions,
+                 notes: list[str]) -> Answer | None:
+    """Ground truth written as answer text (``'{"boxes": [...]}'`` or ``<answer>…</answer>``, the form
+    ``score`` takes), parsed with the prediction's task; None with a note when it cannot be read."""
+    from onethinker.answer import parse
+
+    task, data_type = _task_of(answer, payload, media)
+    if task is None:
+        notes.append(f"ground truth given as text, but no task reads {type(payload).__name__} answers; ignored")
+        return None
+    # absolute-pixel models: clamp to the size the model saw (or not at all); the grid is parse's default
+    pixels = {} if options.coord_system is CoordSystem.GRID_1000 else {"extent": options.model_size}
+    gt = parse(text, task, data_type=data_type, **pixels)
+    if gt.payload is None:
+        name = getattr(task, "id", task)
+        notes.append(f"the ground truth text is not a {name} answer ({gt.error or 'nothing to read'}); ignored")
+        return None
+    return gt
+
+
+def _repairs(answer: Answer) -> list[str]:
+    """The repairs ``parse`` made to the answer itself, without those about the response's tags
+    (ground truth is usually written without ``<think>``/``<answer>``, which is no fault)."""
+    from onethinker.answer import split_response
+
+    tags = set(split_response(answer.raw).warnings) if answer.raw else set()
+    return [w for w in answer.warnings if w not in tags]
+
+
+def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload | str | None = None, *,
            options: RenderOptions | None = None, segmenter: Any = None, masks: Any = None, track: Any = None,
            progress: Progress | None = None, out_file: str | None = None) -> RenderResult:
     """Draw an answer (typed payload) on its media; see the module docstring.
 
+    ``truth``: a payload, an ``Answer``, or answer text as ``score`` takes it (``'{"boxes": [...]}'``,
+    ``<answer>…</answer>``), which is parsed with the prediction's task; text that does not parse is
+    ignored with a note.  The repairs ``parse`` made to an ``Answer`` (clamped coordinates, swapped
+    corners …) are part of the warnings, prefixed "prediction:" or "ground truth:".
     ``segmenter``: a backend from :mod:`onethinker.segment` for segmentation answers; ``masks``:
     precomputed masks instead (an array for an image; for a video a ``VideoMasks``, a mapping or a
-    callable from rendered frame index to mask).  ``track``: a Track/SpatioTemporal payload whose boxes
-    prompt every frame for backends that cannot propagate.  ``progress(done, total)`` counts frames.
+    callable from rendered frame index to mask).  ``track``: a Track/SpatioTemporal payload (or its
+    ``Answer``) whose boxes prompt every frame for backends that cannot propagate.  ``progress(done, total)`` counts frames.
     """
     opts = options or RenderOptions()
     pre: list[str] = []
     payload = _payload_of(answer, "the prediction", pre)
-    gt = _payload_of(truth, "the ground truth", pre)
+    if isinstance(answer, Answer):
+        pre.extend(f"prediction: {w}" for w in answer.warnings)
     m = load_media(media, opts)
     if payload is None:
         from onethinker.render.image import plain
@@ -215,9 +265,16 @@ def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload 
 
         return plain(m, opts, pre + [f"{type(payload).__name__} answers have nothing to draw on the media"],
                      kind="none")
+    if isinstance(truth, str):
+        truth = _parse_truth(truth, answer, payload, m, opts, pre)
+    gt = _payload_of(truth, "the ground truth", pre)
     if gt is not None and find_renderer(gt) is not fn:
         pre.append(f"ground truth of kind {type(gt).__name__} cannot be drawn with a {type(payload).__name__}; ignored")
         gt = None
+    if gt is not None and isinstance(truth, Answer):
+        pre.extend(f"ground truth: {w}" for w in _repairs(truth))
+    if isinstance(track, Answer):
+        track = _payload_of(track, "the track", pre)
     res = fn(payload, m, gt, opts, segmenter=segmenter, masks=masks, track=track, progress=progress,
              out_file=out_file, notes=pre)
     return res

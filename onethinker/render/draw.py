@@ -99,14 +99,38 @@ class Annotators:
             text_thickness=1, text_padding=max(2, t * 2), color_lookup=sv.ColorLookup.CLASS, smart_position=True,
         )
         r = max(3, round(min(width, height) / 60))
+        outline = max(1, r // 3)
         self.points = sv.DotAnnotator(color=palette(style.positive, style.negative), radius=r,
-                                      color_lookup=sv.ColorLookup.CLASS, outline_thickness=max(1, r // 3),
+                                      color_lookup=sv.ColorLookup.CLASS, outline_thickness=outline,
                                       outline_color=sv_color((255, 255, 255)))
+        self.point_reach = r + outline  # pixels a point marker reaches from its centre
+        self.width, self.height = width, height
         self.trace = (
             sv.TraceAnnotator(color=pal, position=sv.Position.CENTER, trace_length=10_000, thickness=t,
                               color_lookup=sv.ColorLookup.CLASS)
             if trace else None
         )
+
+    def draw_points(self, scene: np.ndarray, positive: Sequence[Sequence[float]],
+                    negative: Sequence[Sequence[float]]) -> np.ndarray:
+        """Positive (class 0) and negative (class 1) point markers, each wholly inside the picture.
+
+        A point on the picture's edge (where out-of-range points are clamped) would show only part of
+        its marker; its marker is moved inwards just enough to be seen whole.  Only the drawing moves:
+        the segmentation model is prompted at the point itself.
+        """
+        pts = [(_inside(x, self.point_reach, self.width), _inside(y, self.point_reach, self.height))
+               for x, y in (*positive, *negative)]
+        if not pts:
+            return scene
+        classes = [0] * len(positive) + [1] * len(negative)
+        return self.points.annotate(scene, point_detections(pts, classes))
+
+
+def _inside(v: float, reach: int, size: int) -> float:
+    """``v`` moved into ``[reach, size - 1 - reach]`` (the middle when the picture is smaller than a marker)."""
+    lo, hi = reach, size - 1 - reach
+    return (size - 1) / 2 if hi < lo else min(max(float(v), lo), hi)
 
 
 def overlay_mask(annotator: sv.MaskAnnotator, scene: np.ndarray, mask: np.ndarray, class_id: int = 0) -> bool:

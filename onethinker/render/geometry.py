@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from onethinker.coords import CoordAdapter
 from onethinker.segment.base import PixelPrompt
@@ -146,39 +146,57 @@ class BoxTrack:
         return tuple(p + a * (q - p) for p, q in zip(b0, b1))  # type: ignore[return-value]
 
 
-def track_from_seconds(adapter: CoordAdapter, boxes: Mapping[Any, Any], duration: float, who: str,
-                       notes: Notes, span: tuple[float, float] | None = None) -> BoxTrack:
-    """Pixel track from ``{second: box}``; seconds beyond the video (or outside ``span``) are skipped."""
+def _key_names(keys: list[tuple[float, float]]) -> str:
+    """``[(key, time)]`` in words: "second 5", "seconds 5, 9", or "key 5 (4 s)", "keys 5, 9 (4, 8 s)"."""
+    ks = ", ".join(f"{k:g}" for k, _ in keys)
+    if all(k == t for k, t in keys):
+        return f"second {ks}" if len(keys) == 1 else f"seconds {ks}"
+    ts = ", ".join(f"{t:g}" for _, t in keys)
+    return f"key {ks} ({ts} s)" if len(keys) == 1 else f"keys {ks} ({ts} s)"
+
+
+def track_from_keys(adapter: CoordAdapter, boxes: Mapping[Any, Any], time_of: Callable[[float], float],
+                    duration: float, who: str, notes: Notes, span: tuple[float, float] | None = None) -> BoxTrack:
+    """Pixel track from an answer's ``{key: box}``, each key placed at ``time_of(key)`` seconds.
+
+    ``time_of`` is the payload's own mapping (``Track.time_of``, ``SpatioTemporal.time_of``), so the
+    meaning of a key is decided in one place.  Keys whose time falls outside the video (or outside
+    ``span``) are skipped; notes name keys as the answer wrote them.
+    """
     keys: dict[float, PxBox] = {}
-    beyond: list[str] = []
-    outside: list[str] = []
+    kept: list[float] = []
+    beyond: list[tuple[float, float]] = []
+    outside: list[tuple[float, float]] = []
     for k, b in boxes.items():
-        t = finite(k)
-        if t is None:
-            notes.add(f"{who}: second {k!r} is not a number; skipped")
+        key = finite(k)
+        if key is None:
+            notes.add(f"{who}: key {k!r} is not a number; skipped")
             continue
+        t = time_of(key)
         if t < 0 or t > duration + 1e-6:
-            beyond.append(f"{t:g}")
+            beyond.append((key, t))
             continue
         if span is not None and not (span[0] - 1 <= t <= span[1] + 1):
-            outside.append(f"{t:g}")
+            outside.append((key, t))
             continue
-        pb = box_px(adapter, b, f"{who} box at {t:g} s", notes)
+        pb = box_px(adapter, b, f"{who} box at {_key_names([(key, t)])}", notes)
         if pb is not None:
             keys[t] = pb
+            kept.append(key)
     if beyond:
-        what = f"second {beyond[0]} is" if len(beyond) == 1 else f"seconds {', '.join(beyond)} are"
-        notes.add(f"{who}: {what} beyond the video's end ({duration:.2f} s); skipped")
+        verb = "is" if len(beyond) == 1 else "are"
+        notes.add(f"{who}: {_key_names(beyond)} {verb} outside the video (0–{duration:.2f} s); skipped")
     if outside:
-        notes.add(f"{who}: boxes at seconds {', '.join(outside)} lie outside the answer's time span; skipped")
+        notes.add(f"{who}: boxes at {_key_names(outside)} lie outside the answer's time span; skipped")
     if not keys:
         return BoxTrack({}, 0.0, -1.0)
     lo, hi = (min(keys), max(keys)) if span is None else span
-    missing = [s for s in range(math.ceil(min(keys)), math.floor(max(keys)) + 1) if float(s) not in keys]
+    missing = [s for s in range(math.ceil(min(kept)), math.floor(max(kept)) + 1) if float(s) not in kept]
+    noun = "seconds" if all(time_of(k) == k for k in kept) else "keys"
     if missing and len(missing) <= 8:
-        notes.add(f"{who}: no box for seconds {', '.join(map(str, missing))}; interpolated")
+        notes.add(f"{who}: no box for {noun} {', '.join(map(str, missing))}; interpolated")
     elif missing:
-        notes.add(f"{who}: no box for {len(missing)} seconds inside the track; interpolated")
+        notes.add(f"{who}: no box for {len(missing)} {noun} inside the track; interpolated")
     return BoxTrack(keys, lo, hi)
 
 

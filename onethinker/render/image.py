@@ -8,7 +8,7 @@ import numpy as np
 
 from onethinker.payloads import BoxAnswer, SegmentationPrompt
 from onethinker.render.core import Media, RenderOptions, RenderResult, adapter_for, renderer_for
-from onethinker.render.draw import Annotators, detections, footer, overlay_mask, point_detections
+from onethinker.render.draw import Annotators, detections, footer, overlay_mask
 from onethinker.render.geometry import Notes, box_px, pixel_prompt
 from onethinker.rewards.metrics import box_iou
 
@@ -114,13 +114,15 @@ def render_segmentation(payload: SegmentationPrompt, media: Media, truth: Segmen
               else "nothing usable to prompt the segmentation model with")
     out = img.copy()
     ann = Annotators(st, w, h)
-    if mask is not None and not overlay_mask(ann.mask, out, mask):
+    drawn = mask is not None and overlay_mask(ann.mask, out, mask)
+    if mask is not None and not drawn:
         n.add("the segmentation mask is empty")
     boxes, classes, labels = [], [], []
     if prompt.box is not None:
         boxes.append(prompt.box), classes.append(0), labels.append("pred")
     metrics: dict[str, float] = {}
-    legend = [("pred", st.pred), ("+ points", st.positive), ("- points", st.negative)]
+    legend = [("pred", st.pred)] + ([("mask", st.pred)] if drawn else []) + [("+ points", st.positive),
+                                                                             ("- points", st.negative)]
     if truth is not None:
         tb = box_px(ad, truth.box, "ground-truth box", n)
         if tb is not None:
@@ -131,9 +133,7 @@ def render_segmentation(payload: SegmentationPrompt, media: Media, truth: Segmen
         det = detections(boxes, classes)
         out = ann.box.annotate(out, det)
         out = ann.label.annotate(out, det, labels=labels)
-    pts = list(prompt.positive) + list(prompt.negative)
-    if pts:
-        out = ann.points.annotate(out, point_detections(pts, [0] * len(prompt.positive) + [1] * len(prompt.negative)))
+    out = ann.draw_points(out, prompt.positive, prompt.negative)
     if mask is not None:
         metrics["mask_area"] = float(mask.mean())
     ft = footer(w, h, st, legend, list(n), max_notes=options.max_notes)

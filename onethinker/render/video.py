@@ -1,9 +1,10 @@
 """Annotated H.264 videos: spatio-temporal grounding, tracking and video segmentation.
 
 Frames stream from the decoder through the annotators into the encoder one at a time.  Per-second
-boxes are interpolated linearly to every rendered frame and shown only inside the answer's span;
-a trace follows the box centre; a bar under the picture marks the predicted span (orange), the
-ground-truth span (blue, lower half), key frames and the playhead.
+boxes are placed at the time their payload gives each key (``Track.time_of``: key k at k − 1 s;
+``SpatioTemporal.time_of``: key k at k s), interpolated linearly to every rendered frame and shown
+only inside the answer's span; a trace follows the box centre; a bar under the picture marks the
+predicted span (orange), the ground-truth span (blue, lower half), key frames and the playhead.
 """
 
 from __future__ import annotations
@@ -24,29 +25,38 @@ from onethinker.render.core import (
     out_path,
     renderer_for,
 )
-from onethinker.render.draw import Annotators, Footer, detections, footer, overlay_mask, point_detections, sv_color
-from onethinker.render.geometry import BoxTrack, Notes, clamp_span, clamp_time, pixel_prompt, track_from_seconds
-from onethinker.rewards.metrics import interval_iou, mean_iou_over_common, mean_iou_over_truth
+from onethinker.render.draw import Annotators, Footer, detections, footer, overlay_mask, sv_color
+from onethinker.render.geometry import (BoxTrack, Notes, box_px, clamp_span, clamp_time, pixel_prompt,
+                                        track_from_keys)
+from onethinker.rewards.metrics import box_iou, interval_iou, mean_iou_over_common, mean_iou_over_truth
 
 MaskFn = Callable[[int], "np.ndarray | None"]
 
 
 def track_of(payload: Payload, adapter: CoordAdapter, duration: float, who: str,
              notes: Notes) -> tuple[BoxTrack, tuple[float, float] | None]:
-    """A pixel track and its time span from a Track or SpatioTemporal payload."""
+    """A pixel track and its time span from a Track or SpatioTemporal payload (keys timed by the payload)."""
     if isinstance(payload, SpatioTemporal):
         span = clamp_span(payload.start, payload.end, duration, f"{who} time span", notes)
         if span is None:
             return BoxTrack({}, 0.0, -1.0), None
-        tr = track_from_seconds(adapter, payload.boxes, duration, who, notes, span)
+        tr = track_from_keys(adapter, payload.boxes, payload.time_of, duration, who, notes, span)
         if not tr:
             notes.add(f"{who}: no usable box inside the span")
         return tr, span
-    tr = track_from_seconds(adapter, getattr(payload, "boxes", {}) or {}, duration, who, notes)
+    if not isinstance(payload, Track):
+        notes.add(f"{who}: {type(payload).__name__} answers have no boxes over time; not drawn")
+        return BoxTrack({}, 0.0, -1.0), None
+    tr = track_from_keys(adapter, payload.boxes, payload.time_of, duration, who, notes)
     if not tr:
         notes.add(f"{who}: no usable box to draw")
         return tr, None
     return tr, (tr.lo, tr.hi)
+
+
+def timed_boxes(payload: Track | SpatioTemporal) -> dict[float, list[float]]:
+    """``{time in seconds: box}`` of a payload, so a Track and a SpatioTemporal compare frame by frame."""
+    return {payload.time_of(k): list(v) for k, v in payload.boxes.items()}
 
 
 def mask_fn(masks: Any, n_frames: int, w: int, h: int, notes: Notes) -> MaskFn | None:
@@ -80,6 +90,20 @@ def mask_fn(masks: Any, n_frames: int, w: int, h: int, notes: Notes) -> MaskFn |
         return m
 
     return fn
+
+
+def any_mask(get_mask: MaskFn | None, n_frames: int) -> bool:
+    """Whether some rendered frame has a non-empty mask (stops at the first one found).
+
+    The legend is fixed before the first frame is encoded, so it asks here rather than after drawing.
+    """
+    if get_mask is None:
+        return False
+    for i in range(n_frames):
+        m = get_mask(i)
+        if m is not None and m.any():
+            return True
+    return False
 
 
 def _encode(media: Media, options: RenderOptions, ft: Footer, draw: Callable[[Any, np.ndarray], FrameRecord],
@@ -137,12 +161,10 @@ def render_track(payload: Track | SpatioTemporal, media: Media, truth: Payload |
         legend.append(("truth", st.truth))
         if isinstance(payload, SpatioTemporal) and isinstance(truth, SpatioTemporal):
             metrics["tiou"] = interval_iou([payload.start, payload.end], [truth.start, truth.end])
-            metrics["mean_iou"] = mean_iou_over_common({k: list(v) for k, v in payload.boxes.items()},
-                                                       {k: list(v) for k, v in truth.boxes.items()})
+            metrics["mean_iou"] = mean_iou_over_common(timed_boxes(payload), timed_boxes(truth))
             legend.append((f"tIoU {metrics['tiou']:.2f}", st.text))
         else:
-            metrics["mean_iou"] = mean_iou_over_truth({k: list(v) for k, v in payload.boxes.items()},
-                                                      {k: list(v) for k, v in truth.boxes.items()})
+            metrics["mean_iou"] = mean_iou_over_truth(timed_boxes(payload), timed_boxes(truth))
         legend.append((f"mIoU {metrics['mean_iou']:.2f}", st.text))
     get_mask = mask_fn(masks, len(src), w, h, n)
     ann = Annotators(st, w, h, trace=True)
@@ -210,8 +232,17 @@ def render_video_segmentation(payload: Any, media: Media, truth: Any, options: R
         except Exception as e:  # a backend failure must not lose the overlay
             n.add(f"segmentation failed ({type(e).__name__}: {str(e)[:120]}); prompt drawn without masks")
     ann = Annotators(st, w, h)
-    legend = [("mask", st.pred), ("+ points", st.positive), ("- points", st.negative),
-              (f"key frame {t_key:.2f} s", st.key_frame)]
+    legend = [("pred", st.pred)] + ([("mask", st.pred)] if any_mask(get_mask, len(src)) else []) + [
+        ("+ points", st.positive), ("- points", st.negative), (f"key frame {t_key:.2f} s", st.key_frame)]
+    metrics: dict[str, float] = {}
+    truth_key, truth_box, marks = None, None, [(t_key, st.key_frame)]
+    if truth is not None:  # its box on its own key frame; the IoU of the boxes, as the reward computes it
+        t_truth = 0.0 if truth.time is None else clamp_time(truth.time, dur, "ground-truth key-frame time", n)
+        truth_key = plan.nearest_index(t_truth)
+        truth_box = box_px(ad, truth.box, "ground-truth box", n)
+        metrics["box_iou"] = box_iou(list(payload.box), list(truth.box))
+        legend += [("truth", st.truth), (f"box IoU {metrics['box_iou']:.2f}", st.text)]
+        marks.append((plan.times[truth_key], st.truth))
     ft = footer(w, h, st, legend, list(n), bar=True, max_notes=options.max_notes)
     key_col = sv_color(st.key_frame)
     thick = st.thickness(w, h) + 1
@@ -226,16 +257,17 @@ def render_video_segmentation(payload: Any, media: Media, truth: Any, options: R
             if prompt.box is not None:
                 det = detections([prompt.box], [0])
                 ann.box.annotate(pic, det)
-            pts = list(prompt.positive) + list(prompt.negative)
-            if pts:
-                ann.points.annotate(pic, point_detections(pts, [0] * len(prompt.positive) + [1] * len(prompt.negative)))
+            ann.draw_points(pic, prompt.positive, prompt.negative)
             sv.draw_rectangle(pic, sv.Rect(0, 0, w - 1, h - 1), key_col, thickness=thick)
-        return FrameRecord(fr.index, fr.time, prompt.box if is_key else None, None, has, is_key)
+        tb = truth_box if fr.index == truth_key else None
+        if tb is not None:
+            ann.box.annotate(pic, detections([tb], [1]))
+        return FrameRecord(fr.index, fr.time, prompt.box if is_key else None, tb, has, is_key)
 
     def bar(full: np.ndarray, t: float) -> None:
-        ft.draw_bar(full, dur, t, [], marks=[(t_key, st.key_frame)])
+        ft.draw_bar(full, dur, t, [], marks=marks)
 
     path = out_file or out_path(options, "segmentation")
     records = _encode(media, options, ft, draw, bar, path, progress)
-    return RenderResult(kind="video", video_path=path, warnings=tuple(n), frames=tuple(records), fps=plan.fps,
-                        size=(w, h), segmentation=seg)
+    return RenderResult(kind="video", video_path=path, warnings=tuple(n), metrics=metrics, frames=tuple(records),
+                        fps=plan.fps, size=(w, h), segmentation=seg)

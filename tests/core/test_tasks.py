@@ -115,3 +115,9 @@ def test_bad_template_files_are_explained(tmp_path, content, fragment):
 def test_missing_template_file_is_named(tmp_path):
     with pytest.raises(ValueError, match="missing.json"):
         load_prompt_templates(tmp_path / "missing.json")
+
+
+def test_tracking_instruction_says_key_one_is_the_first_frame():
+    # official OneThinker tracking data: the first-frame box given in the question is the answer's key "1"
+    text = build_prompt("tracking", "Track the car.", data_type="video")
+    assert 'key "1" is the first frame (t = 0 s)' in text and 'key "2" the frame at t = 1 s' in text

@@ -37,3 +37,16 @@ def near(px, rgb, tol=60) -> bool:
 
 def colour_mask(img: np.ndarray, rgb, tol=60) -> np.ndarray:
     return np.abs(img.astype(int) - np.asarray(rgb, int)).max(axis=-1) <= tol
+
+
+def moving_square_video(path, n, w, h, fps, side, x0, y0, speed, grey=GREY) -> str:
+    """A white ``side``-pixel square on grey whose left edge is at ``x0 + speed·t`` (t = i / fps), top at ``y0``."""
+
+    def frames():
+        for i in range(n):
+            f = np.full((h, w, 3), grey, np.uint8)
+            x = int(round(x0 + speed * i / fps))
+            f[y0:y0 + side, x:x + side] = 255
+            yield f
+
+    return write_video(str(path), frames(), fps=fps)

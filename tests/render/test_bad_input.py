@@ -56,23 +56,33 @@ def test_clean_answer_has_no_note():
     assert r.warnings == () and not note_visible(r.image, H)
 
 
-def test_points_outside_image_are_clamped():
+def marker_pixels(region, rgb):
+    """Pixels of one point marker in ``region``: its fill plus its white outline."""
+    return int(colour_mask(region, rgb, 60).sum() + colour_mask(region, (255, 255, 255), 60).sum())
+
+
+def test_points_outside_image_are_clamped_and_drawn_whole():
     p = SegmentationPrompt((100, 100, 500, 500), ((-50, 500), (300, 300)), ((500, 2000),))
     r = render(p, black(), masks=np.zeros((H, W), bool), options=OPT)
     assert sum("outside the image; clamped" in w for w in r.warnings) == 2
-    assert near(r.image[50, 0], ST.positive, 60) and near(r.image[H - 1, 100], ST.negative, 60)
     assert note_visible(r.image, H)
+    img = r.image[:H]
+    whole = marker_pixels(img[10:50, 40:80], ST.positive)  # the point inside the picture, at (60, 30)
+    assert whole > 20
+    # the clamped points sit at the left and bottom edges, their markers whole and just inside
+    assert marker_pixels(img[:, :20], ST.positive) == whole and near(img[50, 4], ST.positive, 60)
+    assert marker_pixels(img[70:, 80:120], ST.negative) == whole and near(img[H - 5, 100], ST.negative, 60)
 
 
 def test_track_with_seconds_beyond_end_and_nan_boxes(video, tmp_path):
     tr = Track({1: (100, 100, 400, 500), 2: (NAN, 0, 1, 1), 5: (0, 0, 500, 500), 9: (1, 1, 2, 2)})
     r = render(tr, video, options=OPT, out_file=str(tmp_path / "a.mp4"))
     text = " | ".join(r.warnings)
-    assert "seconds 5, 9 are beyond the video's end" in text and "non-finite" in text
+    assert "keys 5, 9 (4, 8 s) are outside the video" in text and "non-finite" in text
     assert probe_encoded(r.video_path).num_frames == 16
     frames = decode(r.video_path)
     assert note_visible(frames[0], 64)
-    assert [f.time for f in r.frames if f.pred] == [1.0]
+    assert [f.time for f in r.frames if f.pred] == [0.0]  # key 1 is the first frame
 
 
 def test_track_with_nothing_usable_still_renders(video, tmp_path):
@@ -85,7 +95,7 @@ def test_span_longer_than_video_is_clamped(video, tmp_path):
     st = SpatioTemporal(-1.0, 30.0, {0: (100, 100, 400, 400), 1: (200, 200, 500, 500), 25: (1, 1, 5, 5)})
     r = render(st, video, options=OPT, out_file=str(tmp_path / "c.mp4"))
     text = " | ".join(r.warnings)
-    assert "reaches outside the video" in text and "second 25 is beyond" in text
+    assert "reaches outside the video" in text and "second 25 is outside the video" in text
     shown = [f.time for f in r.frames if f.pred]
     assert shown[0] == 0.0 and shown[-1] == 15 / 8
     r = render(SpatioTemporal(5.0, 9.0, {6: (1, 1, 50, 50)}), video, options=OPT, out_file=str(tmp_path / "d.mp4"))

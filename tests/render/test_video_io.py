@@ -1,5 +1,7 @@
 """H.264 writer and the capped-rate frame reader."""
 
+import weakref
+
 import numpy as np
 import pytest
 
@@ -79,28 +81,42 @@ def test_unreadable_video_raises_media_error(tmp_path):
         FrameSource.open(p)
 
 
-def test_writer_streams_frames_without_keeping_them(tmp_path):
-    import gc
-    import weakref
+class KeepsFramesWriter(VideoWriter):
+    """Test double: a writer that wrongly holds on to every frame it is given."""
 
-    refs = []
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.kept = []
 
-    def frames():
-        for i in range(40):
+    def write(self, frame):
+        self.kept.append(frame)
+        super().write(frame)
+
+
+def frames_alive_while_writing(writer_cls, path, n=40):
+    """After each ``write``, how many of the frames given so far are still alive.
+
+    Counted with weak references and no garbage collection: a frame array is in no reference cycle,
+    so it is freed the moment the last holder lets go of it, and a live weak reference means some
+    holder (the writer's queue, its sender thread, or a leak) still has it.
+    """
+    refs, alive = [], []
+    with writer_cls(path, fps=8) as w:
+        for i in range(n):
             f = np.full((48, 64, 3), i * 5, np.uint8)
             refs.append(weakref.ref(f))
-            yield f
-            del f
-
-    alive = []
-    with VideoWriter(tmp_path / "s.mp4", fps=8) as w:
-        for k, f in enumerate(frames()):
             w.write(f)
             del f
-            gc.collect()
             alive.append(sum(r() is not None for r in refs))
+    return alive
+
+
+def test_writer_streams_frames_without_keeping_them(tmp_path):
+    alive = frames_alive_while_writing(VideoWriter, tmp_path / "s.mp4")
     assert max(alive) <= 5  # the queue (2) plus the one being sent, never the whole clip
     assert probe_encoded(tmp_path / "s.mp4").num_frames == 40
+    # the same count sees a writer that keeps its frames
+    assert frames_alive_while_writing(KeepsFramesWriter, tmp_path / "k.mp4")[-1] == 40
 
 
 def test_encoder_failure_is_reported(tmp_path):

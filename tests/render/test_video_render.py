@@ -14,7 +14,7 @@ from tests.render.helpers import GREY, colour_mask, decode, make_video, near
 W, H, FPS, N = 160, 96, 8.0, 24  # 3 s
 ST = Style(line_thickness=3)
 OPT = RenderOptions(style=ST, crf=12)
-A, B = (100, 100, 400, 500), (300, 300, 600, 700)  # grid boxes at seconds 1 and 2
+A, B = (100, 100, 400, 500), (300, 300, 600, 700)  # grid boxes under tracking keys 1 and 2 (t = 0 s and 1 s)
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +42,22 @@ def test_tracking_video_boxes_interpolated_only_inside_track(video, tmp_path):
     assert (info.codec, info.pix_fmt, info.num_frames) == ("h264", "yuv420p", N)
     assert info.duration == pytest.approx(N / FPS, abs=0.02)
     assert (info.width, info.height - H) == (W, info.height - H) and info.height > H
-    # records: box exactly from 1 s to 2 s, linearly interpolated
+    # records: key 1 is the first frame, so the box shows exactly from 0 s to 1 s, linearly interpolated
     shown = [r.time for r in res.frames if r.pred is not None]
-    assert shown[0] == 1.0 and shown[-1] == 2.0 and len(shown) == 9
-    mid = res.frames[12]  # t = 1.5
+    assert shown[0] == 0.0 and shown[-1] == 1.0 and len(shown) == 9
+    mid = res.frames[4]  # t = 0.5
     assert mid.pred == pytest.approx((32.0, 19.2, 80.0, 57.6))
     # decoded pixels agree: first/last frames with orange boxes, truth in blue on the same frames
     frames = decode(res.video_path)
-    assert annotated_times(frames, FPS) == [i / FPS for i in range(8, 17)]
-    assert annotated_times(frames, FPS, blue) == [i / FPS for i in range(8, 17)]
-    f = frames[12][:H]
+    assert annotated_times(frames, FPS) == [i / FPS for i in range(0, 9)]
+    assert annotated_times(frames, FPS, blue) == [i / FPS for i in range(0, 9)]
+    f = frames[4][:H]
     for y in (30, 40, 50):
         assert orange(f[y:y + 1, 31:34]).any()  # left edge at x = 32
         assert orange(f[y:y + 1, 78:82]).any()  # right edge at x = 80
     assert near(f[52, 56], (GREY,) * 3, 12)  # inside the boxes, away from traces: untouched
     # trace of the centre from (40, 28.8) to (72, 48) is drawn by the last frame
-    last = frames[16][:H]
+    last = frames[8][:H]
     assert orange(last[37:41, 54:59]).any()
     assert res.metrics["mean_iou"] == pytest.approx(0.875)  # 280×400 / 320×400 on both seconds
 
@@ -69,11 +69,11 @@ def test_progress_bar_highlights_span_and_moves_playhead(video, tmp_path):
     x0, y0, x1, y1 = ft.bar_rect
     yb = (y0 + y1) // 2
     span_px = lambda t: int(x0 + (x1 - x0) * t / 3.0)  # noqa: E731
-    f = frames[4]  # t = 0.5, playhead at 1/6
-    assert orange(f[yb:yb + 1, span_px(1.3):span_px(1.7)]).all()
-    assert near(f[yb, span_px(2.6)], ST.bar_bg, 25)
-    assert near(f[yb, span_px(0.5)], ST.playhead, 40)
-    assert not near(frames[20][yb, span_px(0.5)], ST.playhead, 40)
+    f = frames[20]  # t = 2.5, playhead at 5/6; the track spans 0–1 s
+    assert orange(f[yb:yb + 1, span_px(0.3):span_px(0.7)]).all()
+    assert near(f[yb, span_px(1.6)], ST.bar_bg, 25)
+    assert near(f[yb, span_px(2.5)], ST.playhead, 40)
+    assert not near(frames[4][yb, span_px(2.5)], ST.playhead, 40)
 
 
 def test_spatio_temporal_no_box_outside_predicted_span(video, tmp_path):
@@ -143,7 +143,7 @@ def test_parsed_tracking_answer_renders_from_model_text(video, tmp_path):
     ans = parse('<think>it moves right</think><answer>{"boxes": {"1": [100, 100, 400, 500], '
                 '"2": [300, 300, 600, 700]}}</answer>', "tracking")
     res = render(ans, video, options=OPT, out_file=str(tmp_path / "a.mp4"))
-    assert [r.time for r in res.frames if r.pred is not None] == [i / FPS for i in range(8, 17)]
+    assert [r.time for r in res.frames if r.pred is not None] == [i / FPS for i in range(0, 9)]
 
 
 def test_capped_rate_and_size_apply_to_rendered_video(tmp_path):

@@ -71,7 +71,7 @@ def test_video_with_track_prompts_every_frame_with_interpolated_box(sam1_model, 
     rec = Recorder(monkeypatch)
     seg = SamV1Segmenter(model=sam1_model, device="cpu")
     src = FrameSource.from_array(marked(), fps=2)  # frames at 0, 0.5, … 2.5 s
-    track = Track({1: (100, 100, 300, 300), 2: (300, 300, 500, 500)})
+    track = Track({2: (100, 100, 300, 300), 3: (300, 300, 500, 500)})  # tracking key k is t = k − 1 s
     p = SegmentationPrompt((100, 100, 300, 300), ((200, 200),), ((900, 900),), time=1.0)
     progress = []
     r = render(p, src, segmenter=seg, track=track, out_file=str(tmp_path / "o.mp4"),
@@ -80,7 +80,7 @@ def test_video_with_track_prompts_every_frame_with_interpolated_box(sam1_model, 
     assert vm.prompted == [2, 3, 4] and vm.frames == [2, 3, 4]
     assert rec.set == [25, 35, 45]  # the right decoded frames
     boxes = [kw["box"].tolist() for kw in rec.pred]
-    assert boxes[1] == pytest.approx([12.8, 9.6, 25.6, 19.2])  # 1.5 s: halfway between seconds 1 and 2
+    assert boxes[1] == pytest.approx([12.8, 9.6, 25.6, 19.2])  # 1.5 s: halfway between keys 2 (1 s) and 3 (2 s)
     assert boxes[2] == pytest.approx([19.2, 14.4, 32.0, 24.0])
     assert rec.pred[0]["point_coords"].ravel().tolist() == pytest.approx([12.8, 9.6, 57.6, 43.2])  # key frame points
     assert rec.pred[1]["point_coords"] is None
