@@ -6,7 +6,7 @@ Prints
   * rows/second with 1 and with 8 concurrent writer processes, each record its own transaction
     (goal ≥ 2,000 rows/s with 8 writers), then checks the row count and SQLite's integrity_check;
   * seconds to export 100,000 mixed records (up/down votes, corrections, preferences over image
-    and video tasks, 2,000 media files) to each format: sft, rl, dpo, hf (goal ≤ 10 s each); the
+    and video tasks, 2,000 media files) to each format: sft, rl, dpo, eval, hf (goal ≤ 10 s each); the
     one-time import of ``datasets`` that the first hf export in a process pays is printed apart.
 Timings are printed, never asserted.
 """

@@ -3,9 +3,9 @@
     store = FeedbackStore("data/feedback.db")              # SQLite (WAL); media in data/media/
     ref = store.put_media(uploaded_path, "image")          # content-addressed; the upload's name is never used
     store.add(Record(task=..., media=(ref,), outputs=(raw,), answers=(answer,), feedback=Vote(+1), ...))
-    export("data/feedback.db", "sft", "exports/sft")       # also "rl", "dpo", "hf"; atomic and deterministic
+    export("data/feedback.db", "sft", "exports/sft")       # also "rl", "dpo", "eval", "hf"; atomic, deterministic
 
-Command line: ``python -m onethinker.feedback export --db … --format sft|rl|dpo|hf --out …``.
+Command line: ``python -m onethinker.feedback export --db … --format sft|rl|dpo|eval|hf --out …``.
 """
 
 from onethinker.feedback.exports import FORMATS, ExportOptions, ExportResult, export

@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from onethinker.feedback.exports import FORMATS, ExportOptions, export
+from onethinker.feedback.exports import FORMATS, ExportOptions, ExportResult, export
 from onethinker.feedback.exports.staging import ExportError
 from onethinker.feedback.record import FEEDBACK_KINDS, FeedbackError
 from onethinker.feedback.schema import SchemaError
@@ -24,14 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export", help="write training data from the feedback database")
     e.add_argument("--db", required=True, type=Path, help="the feedback database (SQLite file)")
-    e.add_argument("--format", required=True, choices=FORMATS, help="sft (LLaMA-Factory), rl (OneThinker), "
-                   "dpo (TRL) or hf (datasets.DatasetDict with all three)")
+    e.add_argument("--format", required=True, choices=FORMATS, help="sft (LLaMA-Factory), rl (OneThinker RL "
+                   "trainer), dpo (TRL), eval (OneThinker evaluation script) or hf (datasets.DatasetDict with "
+                   "all four)")
     e.add_argument("--out", required=True, type=Path, help="export folder; a previous export there is replaced")
-    e.add_argument("--correction-reasoning", choices=("as-kept", "note", "model"), default="as-kept",
-                   help="reasoning in front of a corrected answer (sft): the model's where the reviewer kept it "
-                        "(default), always the note, or always the model's")
-    e.add_argument("--correction-note", default=ExportOptions.correction_note,
-                   help="the reasoning written for corrections whose model reasoning is not kept")
     e.add_argument("--copy-media", action="store_true", help="copy media instead of hard-linking them")
     s = sub.add_parser("stats", help="count records by kind")
     s.add_argument("--db", required=True, type=Path, help="the feedback database (SQLite file)")
@@ -49,16 +45,20 @@ def main(argv: list[str] | None = None) -> int:
                 counts = ", ".join(f"{k}: {store.count(k)}" for k in FEEDBACK_KINDS)
                 print(f"{args.db}: {store.count()} records ({counts}); schema version {store.schema_version()}")
             return 0
-        options = ExportOptions(correction_note=args.correction_note, correction_reasoning=args.correction_reasoning,
-                                link_media=not args.copy_media)
-        result = export(args.db, args.format, args.out, options)
+        result = export(args.db, args.format, args.out, ExportOptions(link_media=not args.copy_media))
     except (ExportError, FeedbackError, SchemaError, sqlite3.Error, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    rows = ", ".join(f"{name}: {n} rows ({result.duplicates[name]} duplicates dropped)"
+    rows = ", ".join(f"{name}: {n} rows ({result.duplicates[name]} duplicates dropped{_left_out(result, name)})"
                      for name, n in result.rows.items())
     print(f"wrote {result.out} [{result.format}] {rows}; {result.media} media files; {result.seconds:.2f} s")
     return 0
+
+
+def _left_out(result: ExportResult, split: str) -> str:
+    """``; 3 left out: corrections without reasoning`` (nothing when nothing was left out)."""
+    reasons = result.left_out.get(split) or {}
+    return "".join(f"; {n} left out: {reason}" for reason, n in reasons.items())
 
 
 if __name__ == "__main__":

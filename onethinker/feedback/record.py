@@ -76,14 +76,20 @@ class Preference:
 class Correction:
     """A corrected answer for ``outputs[output]``, as a payload of the task's type (0–1000 grid).
 
-    ``keep_reasoning``: the person judged the model's reasoning sound, so SFT exports may keep it
-    in front of the corrected answer; otherwise exports write a short note instead.
+    What an SFT export puts in front of the corrected answer is never invented:
+
+    * ``rationale``: reasoning the reviewer wrote for the corrected answer, meant to be trained on;
+    * else ``keep_reasoning``: the reviewer judged the model's own reasoning sound, so it is kept;
+    * else the correction teaches no reasoning and goes to the ``rl`` / ``eval`` exports only.
+
+    ``comment`` is a note for people (why it was corrected); it is never trained on.
     """
 
     payload: Payload
     output: int = 0
     keep_reasoning: bool = False
     comment: str = ""
+    rationale: str = ""
     kind: ClassVar[str] = "correction"
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,11 +99,17 @@ class Correction:
             "output": self.output,
             "keep_reasoning": self.keep_reasoning,
             "comment": self.comment,
+            "rationale": self.rationale,
         }
 
 
 Feedback = Union[Vote, Preference, Correction]
 FEEDBACK_KINDS = ("vote", "preference", "correction")
+
+
+def same_output(a: str, b: str) -> bool:
+    """Two outputs a preference cannot tell apart (equal but for surrounding whitespace)."""
+    return a.strip() == b.strip()
 
 
 def prompt_key(prompt: str, media_hashes: "list[str] | tuple[str, ...]") -> str:
@@ -196,7 +208,10 @@ def feedback_from_dict(d: Any) -> Feedback:
         keep = d.get("keep_reasoning", False)
         if not isinstance(keep, bool):
             raise FeedbackError("feedback.keep_reasoning", "must be true or false")
-        return Correction(payload, _int(d.get("output", 0), "feedback.output"), keep, comment)
+        rationale = d.get("rationale") or ""  # absent in records written before rationales existed
+        if not isinstance(rationale, str):
+            raise FeedbackError("feedback.rationale", "must be text")
+        return Correction(payload, _int(d.get("output", 0), "feedback.output"), keep, comment, rationale)
     raise FeedbackError("feedback.kind", f"must be one of {FEEDBACK_KINDS}, got {kind!r}")
 
 

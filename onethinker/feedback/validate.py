@@ -3,22 +3,28 @@
 Validation runs before the write transaction starts, so a refused record leaves nothing behind in
 the database.  A correction is checked three ways: its payload must be the task's payload type, its
 coordinates must lie on the 0–1000 grid, and the answer text it would export must parse back with
-:func:`onethinker.answer.parse` without error (what training will read is what we checked).
+:func:`onethinker.answer.parse` without error (what training will read is what we checked); its
+rationale, if any, must be plain reasoning (no think/answer tags: exports write those around it).
+A preference between two outputs that are the same text is refused: it would teach nothing.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Mapping
 
 from onethinker.answer import Answer, SegmentationPrompt, SpatioTemporal, TimeSpan, Track, coordinate_fields, parse
 from onethinker.payloads import OptionLetter
 from onethinker.coords import GRID_SIZE
 from onethinker.feedback.media import MediaStore, is_sha256
-from onethinker.feedback.record import Correction, FeedbackError, Preference, Record, Vote
+from onethinker.feedback.record import Correction, FeedbackError, Preference, Record, Vote, same_output
 from onethinker.tasks import DATA_TYPES, IMAGE, MAX_TRACK_SECONDS, VIDEO, Task, UnknownTaskError, get_task
 
 MAX_TEXT = 1_000_000  # characters in one prompt or output; a guard against pasting a file by mistake
+# A rationale is written inside <think>…</think>: its own think/answer tags would end that block early.
+# One optional group, not \s*/?\s*: a "<" before a long run of spaces must cost linear time, not quadratic.
+_FORMAT_TAG = re.compile(r"<\s*(?:/\s*)?(?:think|answer)\s*>", re.IGNORECASE)
 
 
 def validate(record: Record, media: MediaStore | None = None) -> Task:
@@ -144,13 +150,28 @@ def _feedback(record: Record, task: Task) -> None:
         if len(record.outputs) != 2:
             raise FeedbackError("outputs", f"a preference compares exactly two outputs, got {len(record.outputs)}")
         _output_index(fb.chosen, record, "feedback.chosen")
+        if same_output(*record.outputs):
+            raise FeedbackError("outputs", "a preference needs two different outputs; outputs[0] and outputs[1] "
+                                           "are the same text, so there is nothing to prefer")
     elif isinstance(fb, Correction):
         _output_index(fb.output, record, "feedback.output")
         if not isinstance(fb.keep_reasoning, bool):
             raise FeedbackError("feedback.keep_reasoning", "must be true or false")
+        _rationale(fb.rationale)
         check_correction(fb.payload, task, record.data_type, len(record.options))
     else:
         raise FeedbackError("feedback", f"must be a Vote, Preference or Correction, got {type(fb).__name__}")
+
+
+def _rationale(text: Any) -> None:
+    if not isinstance(text, str):
+        raise FeedbackError("feedback.rationale", "must be text")
+    if len(text) > MAX_TEXT:
+        raise FeedbackError("feedback.rationale", f"is longer than {MAX_TEXT} characters")
+    tag = _FORMAT_TAG.search(text)
+    if tag:
+        raise FeedbackError("feedback.rationale", f"must be plain reasoning without {tag.group(0)!r}: the export "
+                                                  "writes it inside <think>…</think> itself")
 
 
 def check_correction(payload: Any, task: Task, data_type: str, n_options: int = 0) -> None:

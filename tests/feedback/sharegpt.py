@@ -1,8 +1,9 @@
 """A small checker for LLaMA-Factory sharegpt rows, driven by a dataset_info.json entry.
 
-It applies the rules LLaMA-Factory's sharegpt converter enforces: messages alternate user and
-assistant turns (user first, assistant last) using the entry's role/content tags, and the number of
-``<image>`` / ``<video>`` placeholders equals the number of images / videos listed in the row.
+It applies the rules LLaMA-Factory enforces: messages alternate user and assistant turns (user first,
+assistant last) using the entry's role/content tags (sharegpt converter), and the number of
+``<image>`` / ``<video>`` / ``<audio>`` substrings over all messages equals the number of images /
+videos / audios the row lists (``mm_plugin`` ``_validate_messages``; our rows list no audio).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def sharegpt_problems(rows: list[dict[str, Any]], entry: dict[str, Any], root: P
             if not isinstance(m.get(tags["content_tag"]), str):
                 problems.append(f"row {i} message {j}: content is not text")
         text = "".join(m.get(tags["content_tag"]) or "" for m in msgs)
-        for kind in ("images", "videos"):
-            listed = row.get(cols[kind]) or []
+        for kind in ("images", "videos", "audios"):
+            listed = row.get(cols.get(kind, kind)) or []
             marks = text.count(f"<{kind[:-1]}>")
             if marks != len(listed):
                 problems.append(f"row {i}: {marks} <{kind[:-1]}> placeholders but {len(listed)} {kind}")

@@ -28,6 +28,15 @@ def test_cli_export_and_stats(store, tmp_path, capsys):
     assert "2 records (vote: 1, preference: 0, correction: 1); schema version 2" in capsys.readouterr().out
 
 
+def test_cli_says_what_an_export_left_out(store, tmp_path, capsys):
+    store.add(record(store, Vote(1)))
+    store.add(record(store, Correction(BoxAnswer((1, 2, 3, 4)))))  # no rationale, reasoning not kept
+    assert main(["export", "--db", str(store.path), "--format", "sft", "--out", str(tmp_path / "sft")]) == 0
+    assert "sft: 1 rows (0 duplicates dropped; 1 left out: corrections without reasoning)" in capsys.readouterr().out
+    assert main(["export", "--db", str(store.path), "--format", "eval", "--out", str(tmp_path / "eval")]) == 0
+    assert "eval: 2 rows (0 duplicates dropped);" in capsys.readouterr().out
+
+
 def test_cli_errors_are_one_line(tmp_path, store, capsys):
     assert main(["export", "--db", str(tmp_path / "nope.db"), "--format", "sft", "--out", str(tmp_path / "o")]) == 2
     assert "no feedback database" in capsys.readouterr().err

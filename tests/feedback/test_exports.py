@@ -1,7 +1,8 @@
 """Exports: contents per format, dedup, determinism, atomic replacement and round trips through `datasets`.
 
 The round trips load the files with `datasets` and check sft rows against LLaMA-Factory's sharegpt
-column mapping.  When the training data loaders of issue F exist, add them here as a third reader.
+column mapping; test_export_consumers.py reads rl and eval rows by the official loader's and
+evaluation script's rules.  When the training data loaders of issue F exist, add them there too.
 """
 
 import json
@@ -10,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from onethinker.answer import BoxAnswer
-from onethinker.feedback import Correction, ExportOptions, Preference, Vote, export
+from onethinker.feedback import Correction, Preference, Vote, export
 from onethinker.feedback.exports import ExportError
 from onethinker.feedback.exports.staging import recover
-from onethinker.rewards import format_reward, score
+from onethinker.rewards import format_reward
 
 from tests.feedback.helpers import mp4, output, png, record
 from tests.feedback.sharegpt import sharegpt_problems
@@ -48,7 +49,8 @@ def test_sft_rows_follow_llama_factory_sharegpt(filled, tmp_path):
     res = export(filled, "sft", tmp_path / "sft")
     out = tmp_path / "sft"
     data = rows(out / "sft.json")
-    assert res.rows == {"sft": len(data)} == {"sft": 6}  # 4 parsable up-votes + 2 corrections
+    assert res.rows == {"sft": len(data)} == {"sft": 5}  # 4 parsable up-votes + the correction with reasoning
+    assert res.left_out == {"sft": {"corrections without reasoning": 1}}
     entry = json.loads((out / "dataset_info.json").read_text())["onethinker_feedback"]
     assert entry["file_name"] == "sft.json"
     assert sharegpt_problems(data, entry, out) == []
@@ -56,37 +58,25 @@ def test_sft_rows_follow_llama_factory_sharegpt(filled, tmp_path):
     assert all(format_reward(a) == 1.0 for a in answers)
     assert answers[0] == "<think>\nThe dog is on the left.\n</think>\n<answer>{\"boxes\": [10, 20, 300, 400]}</answer>"
     assert "The dog is on the left." in answers[1] and '[5, 5, 50, 50]' in answers[1]  # reasoning kept
-    assert ExportOptions().correction_note in answers[2] and "Maybe right" not in answers[2]
+    assert not any("[6, 6, 60, 60]" in a for a in answers)  # nobody gave reasoning for that correction
     video = next(r for r in data if r["videos"])
     assert video["messages"][0]["content"].startswith("<video>") and video["images"] == []
     assert (out / video["videos"][0]).read_bytes() == mp4()
 
 
-def test_correction_reasoning_is_configurable(filled, tmp_path):
-    note = export(filled, "sft", tmp_path / "a", ExportOptions(correction_reasoning="note", correction_note="fixed"))
-    model = export(filled, "sft", tmp_path / "b", ExportOptions(correction_reasoning="model"))
-    a, b = rows(tmp_path / "a" / "sft.json"), rows(tmp_path / "b" / "sft.json")
-    assert note.rows == model.rows
-    assert a[1]["messages"][1]["content"].startswith("<think>\nfixed\n</think>")
-    assert b[2]["messages"][1]["content"].startswith("<think>\nMaybe right?\n</think>")
-
-
-def test_rl_rows_are_onethinker_rows(filled, tmp_path):
+def test_rl_and_eval_rows_carry_every_ground_truth(filled, tmp_path):
+    truths = ['{"boxes": [10, 20, 300, 400]}', '{"boxes": [5, 5, 50, 50]}', '{"boxes": [6, 6, 60, 60]}', "B",
+              '{"boxes": {"1": [1, 2, 3, 4], "2": [2, 3, 4, 5]}}', "A dog."]
     export(filled, "rl", tmp_path / "rl")
-    data = rows(tmp_path / "rl" / "rl.json")
-    assert [r["solution"] for r in data] == [
-        '<answer>{"boxes": [10, 20, 300, 400]}</answer>', '<answer>{"boxes": [5, 5, 50, 50]}</answer>',
-        '<answer>{"boxes": [6, 6, 60, 60]}</answer>', "<answer>B</answer>",
-        '<answer>{"boxes": {"1": [1, 2, 3, 4], "2": [2, 3, 4, 5]}}</answer>', "<answer>A dog.</answer>",
-    ]
-    assert set(data[0]) == {"problem", "problem_type", "data_type", "path", "options", "solution"}
-    mc = data[3]
-    assert (mc["problem"], mc["problem_type"], mc["options"]) == ("Which?", "multiple choice", ["A. cat", "B. dog"])
-    assert data[4]["data_type"] == "video" and data[5]["problem_type"] == "open-ended"
-    assert all((tmp_path / "rl" / r["path"]).is_file() for r in data)
-    for r in data:  # the solution scores full marks against itself with the OneThinker reward
-        assert score(f"<think>x</think>{r['solution']}", r["solution"][8:-9], r["problem_type"],
-                     data_type=r["data_type"]).accuracy == pytest.approx(1.0)
+    export(filled, "eval", tmp_path / "eval")
+    rl, ev = rows(tmp_path / "rl" / "rl.json"), rows(tmp_path / "eval" / "eval.json")
+    assert [r["answer"] for r in rl] == truths
+    assert [r["solution"] for r in ev] == [f"<answer>{t}</answer>" for t in truths]
+    mc = rl[3]
+    assert (mc["problem"], mc["problem_type"], mc["options"]) == ("<image>Which?", "multiple choice",
+                                                                  ["A. cat", "B. dog"])
+    assert rl[4]["data_type"] == "video" and rl[4]["problem"] == "<video>Follow the car."
+    assert rl[5]["problem_type"] == "open-ended" and ev[5]["problem"] == "Where is the dog?"
 
 
 def test_dpo_rows_from_preferences_and_vote_pairs(filled, tmp_path, store):
@@ -118,7 +108,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_exports_are_deterministic(filled, tmp_path):
-    for fmt in ("sft", "rl", "dpo", "hf"):
+    for fmt in ("sft", "rl", "dpo", "eval", "hf"):
         export(filled, fmt, tmp_path / "one" / fmt)
         export(filled, fmt, tmp_path / "two" / fmt)
         one = _files(tmp_path / "one" / fmt)
@@ -169,15 +159,15 @@ def test_a_folder_that_is_not_an_export_is_never_replaced(filled, tmp_path):
 def test_round_trip_through_datasets(filled, tmp_path):
     datasets = pytest.importorskip("datasets")
     cache = str(tmp_path / "cache")
-    for fmt in ("sft", "rl", "dpo"):
+    for fmt in ("sft", "rl", "dpo", "eval"):
         export(filled, fmt, tmp_path / fmt)
         ds = datasets.load_dataset("json", data_files=str(tmp_path / fmt / f"{fmt}.json"), split="train",
                                    cache_dir=cache)
         assert _without_nulls(ds.to_list()) == rows(tmp_path / fmt / f"{fmt}.json")
     export(filled, "hf", tmp_path / "hf")
     dd = datasets.load_from_disk(str(tmp_path / "hf"))
-    assert sorted(dd) == ["dpo", "rl", "sft"]
-    for fmt in ("sft", "rl", "dpo"):
+    assert sorted(dd) == ["dpo", "eval", "rl", "sft"]
+    for fmt in ("sft", "rl", "dpo", "eval"):
         assert _without_nulls(dd[fmt].to_list()) == rows(tmp_path / fmt / f"{fmt}.json")
     entry = json.loads((tmp_path / "sft" / "dataset_info.json").read_text())["onethinker_feedback"]
     assert sharegpt_problems(dd["sft"].to_list(), entry, tmp_path / "hf") == []
@@ -186,7 +176,7 @@ def test_round_trip_through_datasets(filled, tmp_path):
 def test_hf_export_of_an_empty_store_has_typed_empty_splits(store, tmp_path):
     datasets = pytest.importorskip("datasets")
     res = export(store, "hf", tmp_path / "hf")
-    assert res.rows == {"sft": 0, "rl": 0, "dpo": 0}
+    assert res.rows == {"sft": 0, "rl": 0, "dpo": 0, "eval": 0}
     dd = datasets.load_from_disk(str(tmp_path / "hf"))
     assert dd["sft"].column_names == ["messages", "images", "videos"] and len(dd["sft"]) == 0
 
@@ -202,7 +192,7 @@ def _without_nulls(data):
 
 
 def test_unknown_format(store, tmp_path):
-    with pytest.raises(ValueError, match="sft, rl, dpo, hf"):
+    with pytest.raises(ValueError, match="sft, rl, dpo, eval, hf"):
         export(store, "csv", tmp_path / "x")
 
 

@@ -108,7 +108,7 @@ def test_migration_from_version_1_backfills_prompt_keys(tmp_path, store):
     keys = [k for (k,) in sqlite3.connect(path).execute("SELECT prompt_key FROM records ORDER BY id")]
     assert keys == [prompt_key(r.prompt, [m.sha256 for m in r.media]) for r in recs]
     assert [r.uid for r in old.records()] == [r.uid for r in recs]
-    old.add(record(old, Preference(0), outputs=recs[1].outputs * 2))
+    old.add(record(old, Preference(0), outputs=(recs[1].outputs[0], recs[0].outputs[0])))
     assert old.count() == 3
     old.close()
 

@@ -1,15 +1,17 @@
-"""Exports: the feedback store → training data folders (``sft``, ``rl``, ``dpo``, ``hf``).
+"""Exports: the feedback store → training and evaluation data folders (``sft``, ``rl``, ``dpo``, ``eval``, ``hf``).
 
 ``export(db, fmt, out)`` is what both the CLI and the app's admin panel call.  An export folder holds
 
-* ``sft.json`` + ``dataset_info.json`` (LLaMA-Factory), ``rl.json`` or ``dpo.json``: a JSON list,
-  one row per line; or, for ``hf``, a ``datasets.DatasetDict`` with splits ``sft``, ``rl``, ``dpo``;
+* ``sft.json`` + ``dataset_info.json`` (LLaMA-Factory), ``rl.json`` (OneThinker RL), ``dpo.json`` (TRL)
+  or ``eval.json`` (OneThinker evaluation): a JSON list, one row per line; or, for ``hf``, a
+  ``datasets.DatasetDict`` with splits ``sft``, ``rl``, ``dpo``, ``eval``;
 * ``media/``: every image and video the rows use, named by content hash, linked or copied from the store;
-* ``export.json``: what was written (format, row counts, duplicates dropped).
+  row paths are relative to the export folder (give the folder as the consumer's media root);
+* ``export.json``: what was written (format, row counts, duplicates dropped, items left out and why).
 
 Exports are deterministic (the same database gives byte-identical JSON files), deduplicated (a row
 equal to an earlier one, i.e. same prompt, media and answer, is written once) and atomic (see
-:mod:`.staging`).
+:mod:`.staging`).  Row shapes and what each format leaves out: :mod:`.rows`.
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from onethinker.feedback.exports.rows import KINDS, ExportOptions, Row, Rows
+from onethinker.feedback.exports.rows import KINDS, NUMBERED, Built, Rows
 from onethinker.feedback.exports.staging import MANIFEST, ExportError, staged_folder
 from onethinker.feedback.record import MediaRef
 from onethinker.feedback.schema import SCHEMA_VERSION
 from onethinker.feedback.store import FeedbackStore
 
-FORMATS = ("sft", "rl", "dpo", "hf")
+FORMATS = ("sft", "rl", "dpo", "eval", "hf")
+HF_SPLITS = ("sft", "rl", "dpo", "eval")
 DATASET_NAME = "onethinker_feedback"
 
 # LLaMA-Factory's dataset_info.json entry for sharegpt-style rows with images and videos.
@@ -40,12 +44,20 @@ SHAREGPT_INFO = {
 
 
 @dataclass(frozen=True)
+class ExportOptions:
+    """``link_media``: hard-link media into the export when possible (else copy)."""
+
+    link_media: bool = True
+
+
+@dataclass(frozen=True)
 class ExportResult:
     out: Path
     format: str
     rows: dict[str, int]  # per file / split
     duplicates: dict[str, int]
     media: int
+    left_out: dict[str, dict[str, int]] = field(default_factory=dict)  # per file / split: {reason: items}
     seconds: float = field(compare=False, default=0.0)
 
 
@@ -64,21 +76,22 @@ def export(db: "str | os.PathLike | FeedbackStore", fmt: str, out: "str | os.Pat
     store = db if isinstance(db, FeedbackStore) else FeedbackStore(db)
     try:
         until = store.revision()  # records are append-only: this pins the snapshot the export shows
-        splits = ("sft", "rl", "dpo") if fmt == "hf" else (fmt,)
-        built = _build(store, splits, until, options)
+        splits = HF_SPLITS if fmt == "hf" else (fmt,)
+        built = _build(store, splits, until)
         used = {name: ref for split in built.values() for name, ref in split.media.items()}
         with staged_folder(out) as tmp:
             _place_media(store, used.values(), tmp / "media", options.link_media)
             _write_rows(tmp, fmt, built)
             manifest = {"format": fmt, "rows": {n: len(b.lines) for n, b in built.items()},
-                        "duplicates_dropped": {n: b.duplicates for n, b in built.items()}, "media": len(used),
-                        "schema_version": SCHEMA_VERSION, "db_revision": until}
+                        "duplicates_dropped": {n: b.duplicates for n, b in built.items()},
+                        "left_out": {n: dict(sorted(b.left_out.items())) for n, b in built.items()},
+                        "media": len(used), "schema_version": SCHEMA_VERSION, "db_revision": until}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     finally:
         if store is not db:
             store.close()
     return ExportResult(Path(out), fmt, manifest["rows"], manifest["duplicates_dropped"], len(used),
-                        time.perf_counter() - started)
+                        manifest["left_out"], time.perf_counter() - started)
 
 
 def _write_rows(folder: Path, fmt: str, built: dict[str, "_Split"]) -> None:
@@ -97,38 +110,47 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # one encoder:
 
 
 class _Split:
-    """One file's rows as JSON lines, exact repeats dropped, and the media they use."""
+    """One file's rows as JSON lines, exact repeats dropped, the media they use, and what was left out."""
 
-    def __init__(self) -> None:
+    def __init__(self, numbered: bool) -> None:
         self.lines: list[str] = []
         self.duplicates = 0
+        self.left_out: Counter[str] = Counter()
         self.media: dict[str, MediaRef] = {}
+        self._numbered = numbered
         self._seen: set[str] = set()
 
-    def add(self, row: Row, media: tuple[MediaRef, ...]) -> None:
+    def take(self, built: "Built | str | None") -> None:
+        """A row from a builder, or the reason an item was left out (None: nothing for this format)."""
+        if built is None:
+            return
+        if isinstance(built, str):
+            self.left_out[built] += 1
+            return
+        row, media = built
         line = _ENCODER.encode(row)
         if line in self._seen:
             self.duplicates += 1
             return
         self._seen.add(line)
+        if self._numbered:  # numbered after the duplicate check, so a repeat is still a repeat
+            line = _ENCODER.encode({"problem_id": len(self.lines) + 1, **row})
         self.lines.append(line)
         for m in media:
             self.media[m.filename] = m
 
 
-def _build(store: FeedbackStore, splits: tuple[str, ...], until: int, options: ExportOptions) -> dict[str, _Split]:
+def _build(store: FeedbackStore, splits: tuple[str, ...], until: int) -> dict[str, _Split]:
     """Every split's rows from one pass over one snapshot of the store (records up to ``until``)."""
-    builders = {name: Rows(name, options) for name in splits}
-    out = {name: _Split() for name in splits}
+    builders = {name: Rows(name) for name in splits}
+    out = {name: _Split(name in NUMBERED) for name in splits}
     kinds = tuple(sorted({k for name in splits for k in KINDS[name]}))
     for item in store.items(kinds, until):
         for name, builder in builders.items():
-            built = builder.feed(item)
-            if built is not None:
-                out[name].add(*built)
+            out[name].take(builder.feed(item))
     for name, builder in builders.items():
         for built in builder.rest():
-            out[name].add(*built)
+            out[name].take(built)
     return out
 
 
@@ -154,4 +176,4 @@ def _place_media(store: FeedbackStore, refs: Iterable[MediaRef], folder: Path, l
         shutil.copyfile(src, dst)
 
 
-__all__ = ["export", "ExportOptions", "ExportResult", "ExportError", "FORMATS"]
+__all__ = ["export", "ExportOptions", "ExportResult", "ExportError", "FORMATS", "HF_SPLITS"]

@@ -1,6 +1,6 @@
 """The ``hf`` export: one ``datasets.DatasetDict`` saved to disk, a split per row format.
 
-The splits ``sft``, ``rl`` and ``dpo`` have exactly the columns of the JSON exports; explicit
+The splits ``sft``, ``rl``, ``dpo`` and ``eval`` have exactly the columns of the JSON exports; explicit
 features keep the types stable even for an empty split or a column that is empty in every row.
 Media stay files under ``media/`` (paths relative to the export folder), as in the JSON exports.
 ``datasets`` is imported here only, so the store and the JSON exports do not pay for it.
@@ -15,12 +15,16 @@ from typing import Any
 def _features(fmt: str) -> Any:
     from datasets import Features, List, Value
 
-    text = Value("string")
+    text, number = Value("string"), Value("int64")
     if fmt == "sft":
         return Features({"messages": List({"role": text, "content": text}), "images": List(text), "videos": List(text)})
     if fmt == "rl":
-        return Features({"problem": text, "problem_type": text, "data_type": text, "path": text,
-                         "options": List(text), "solution": text})
+        return Features({"problem_id": number, "problem": text, "answer": text, "images": List(text),
+                         "videos": List(text), "problem_type": text, "data_type": text, "options": List(text),
+                         "problem_reserved_text": text})
+    if fmt == "eval":
+        return Features({"problem_id": number, "problem": text, "problem_type": text, "data_type": text,
+                         "path": text, "additional_path": text, "options": List(text), "solution": text})
     turn = List({"role": text, "content": List({"type": text, "text": text})})
     return Features({"prompt": turn, "chosen": turn, "rejected": turn, "images": List(text), "videos": List(text)})
 
