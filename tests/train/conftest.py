@@ -21,7 +21,8 @@ def tiny_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory):
-    """A folder with ``photo.png`` (130×90), ``clip.mp4`` (64×48, 30 fps, 3 s) and ``other.mp4`` (80×80, 10 fps, 1 s)."""
+    """``photo.png`` (130×90), ``clip.mp4`` (64×48, 30 fps, 3 s), ``other.mp4`` (80×80, 10 fps, 1 s) and
+    ``wide.mp4`` (640×360, 10 fps, 1 s: large enough for the pixel caps to bite)."""
     import numpy as np
     from PIL import Image
 
@@ -32,6 +33,7 @@ def media_dir(tmp_path_factory):
     Image.fromarray(rng.integers(0, 255, (90, 130, 3), dtype=np.uint8)).save(d / "photo.png")
     make_clip(d / "clip.mp4", 64, 48, 30.0, 3.0)
     make_clip(d / "other.mp4", 80, 80, 10.0, 1.0)
+    make_clip(d / "wide.mp4", 640, 360, 10.0, 1.0)
     return d
 
 
