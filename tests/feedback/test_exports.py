@@ -200,10 +200,14 @@ def _read_by_the_training_loaders(folder: Path) -> None:
         assert text(user["content"]) == raw["messages"][0]["content"].replace("<image>", "").replace("<video>", "")
         assert text(answer["content"]) == raw["messages"][1]["content"]
         assert [p for _, p in media(user["content"])] == [folder / "sft" / m for m in raw["images"] + raw["videos"]]
-    for raw, row in zip(rl, load_rl(folder / "rl"), strict=True):
-        assert row["solution"] == raw["solution"] and row["data_type"] == raw["data_type"]
-        assert [p for _, p in media(row["prompt"][0]["content"])] == [folder / "rl" / raw["path"]]
-        assert text(row["prompt"][0]["content"]).startswith(raw["problem"])
+    for raw, row in zip(rl, load_rl(folder / "rl"), strict=True):  # evaluation shape (path) or training (images)
+        answer = raw.get("solution", raw.get("answer"))
+        assert row["solution"] == (answer if "<answer>" in answer else f"<answer>{answer}</answer>")
+        assert row["data_type"] == raw["data_type"]
+        files = [raw["path"]] if "path" in raw else raw.get("videos", []) + raw.get("images", [])
+        assert [p for _, p in media(row["prompt"][0]["content"])] == [folder / "rl" / f for f in files]
+        question = raw["problem"].replace("<image>", "").replace("<video>", "").strip()
+        assert text(row["prompt"][0]["content"]).startswith(question)
     for raw, row in zip(dpo, load_dpo(folder / "dpo"), strict=True):
         assert (row["chosen"], row["rejected"]) == (raw["chosen"], raw["rejected"])
         assert text(row["prompt"][0]["content"]) == raw["prompt"][0]["content"][-1]["text"]
