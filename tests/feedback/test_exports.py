@@ -1,8 +1,8 @@
 """Exports: contents per format, dedup, determinism, atomic replacement and round trips through `datasets`.
 
-The round trips load the files with `datasets` and check sft rows against LLaMA-Factory's sharegpt
-column mapping; test_export_consumers.py reads rl and eval rows by the official loader's and
-evaluation script's rules.  When the training data loaders of issue F exist, add them there too.
+The round trips load the files with `datasets`, check sft rows against LLaMA-Factory's sharegpt
+column mapping, and read every export with the training loaders (`train.data`) without conversion;
+test_export_consumers.py reads rl and eval rows by the official loader's and evaluation script's rules.
 """
 
 import json
@@ -171,6 +171,42 @@ def test_round_trip_through_datasets(filled, tmp_path):
         assert _without_nulls(dd[fmt].to_list()) == rows(tmp_path / fmt / f"{fmt}.json")
     entry = json.loads((tmp_path / "sft" / "dataset_info.json").read_text())["onethinker_feedback"]
     assert sharegpt_problems(dd["sft"].to_list(), entry, tmp_path / "hf") == []
+    _read_by_the_training_loaders(tmp_path)
+
+
+def _read_by_the_training_loaders(folder: Path) -> None:
+    """Each export folder loads with its training loader as written: same rows, media resolved to the files."""
+    from train.data import load_dpo, load_rl, load_sft
+
+    def media(content):
+        return [(b["type"], Path(b[b["type"]])) for b in content if b["type"] in ("image", "video")]
+
+    def text(content):
+        return "".join(b.get("text", "") for b in content)
+
+    sft, dpo = (rows(folder / f / f"{f}.json") for f in ("sft", "dpo"))
+    for raw, row in zip(sft, load_sft(folder / "sft"), strict=True):
+        user, answer = row["messages"]
+        assert text(user["content"]) == raw["messages"][0]["content"].replace("<image>", "").replace("<video>", "")
+        assert text(answer["content"]) == raw["messages"][1]["content"]
+        assert [p for _, p in media(user["content"])] == [folder / "sft" / m for m in raw["images"] + raw["videos"]]
+    for fmt in ("rl", "eval"):  # training shape (images / videos) and evaluation shape (path / additional_path)
+        for raw, row in zip(rows(folder / fmt / f"{fmt}.json"), load_rl(folder / fmt), strict=True):
+            answer = raw.get("solution", raw.get("answer"))
+            assert row["solution"] == (answer if "<answer>" in answer else f"<answer>{answer}</answer>")
+            assert row["data_type"] == raw["data_type"]
+            if fmt == "eval":
+                files = [f for f in (raw["path"], raw["additional_path"]) if f]
+            else:
+                files = raw.get("videos", []) + raw.get("images", [])
+            assert [p for _, p in media(row["prompt"][0]["content"])] == [folder / fmt / f for f in files]
+            question = raw["problem"].replace("<image>", "").replace("<video>", "").strip()
+            assert text(row["prompt"][0]["content"]).startswith(question)
+    for raw, row in zip(dpo, load_dpo(folder / "dpo"), strict=True):
+        assert (row["chosen"], row["rejected"]) == (raw["chosen"], raw["rejected"])
+        assert text(row["prompt"][0]["content"]) == raw["prompt"][0]["content"][-1]["text"]
+        assert media(row["prompt"][0]["content"]) == [(b["type"], folder / "dpo" / p) for b, p in
+                                                     zip(raw["prompt"][0]["content"], raw["images"] + raw["videos"])]
 
 
 def test_hf_export_of_an_empty_store_has_typed_empty_splits(store, tmp_path):
