@@ -79,9 +79,10 @@ def test_rows_have_the_keys_their_readers_use(split):
         assert user["content"].count("<image>") + user["content"].count("<video>") == len(media) == 1
         assert assistant["content"].startswith("<think>") and assistant["content"].endswith("</answer>")
         assert r_row["problem"].count("<image>") + r_row["problem"].count("<video>") == 1
-        assert r_row["answer"] == e_row["solution"] and e_row["path"] == media[0]
+        assert f"<answer>{r_row['answer']}</answer>" == e_row["solution"] and e_row["path"] == media[0]
         assert (folder / e_row["path"]).is_file()
-        assert {"problem_type", "data_type", "options"} <= set(r_row) and "problem_id" in e_row
+        assert {"problem_type", "data_type", "options", "problem_reserved_text", "problem_id"} <= set(r_row)
+        assert "problem_id" in e_row
     info = json.loads((folder / "dataset_info.json").read_text())
     assert next(iter(info.values()))["formatting"] == "sharegpt"
 

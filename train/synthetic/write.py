@@ -5,8 +5,9 @@ the folder:
 
 * ``sft.json`` + ``dataset_info.json``: LLaMA-Factory sharegpt rows (``messages`` with one
   ``<image>``/``<video>`` marker in front of the exact prompt, ``images``/``videos``);
-* ``rl.json``: OneThinker EMA-GRPO rows (``problem`` with its marker, ``answer``, ``images`` /
-  ``videos``, ``problem_type``, ``data_type``, ``options``);
+* ``rl.json``: OneThinker EMA-GRPO rows (``problem`` with its marker, ``answer`` as bare answer text,
+  ``images`` / ``videos``, ``problem_type``, ``data_type``, ``options``, ``problem_reserved_text``,
+  ``problem_id``), the shape of the feedback store's ``rl`` export;
 * ``eval.json``: OneThinker evaluation rows (``problem_id``, ``problem``, ``path``, ``solution`` …;
   segmentation rows add ``resolution``, ``fps`` and ``segmentation_output`` with COCO RLE masks);
 * ``meta.json``: seed, counts per task, generator version.
@@ -96,9 +97,10 @@ def write_split(folder: str | Path, spec: SplitSpec, *, mix: dict[str, float] | 
         sft.append({"messages": [{"role": "user", "content": MARKER[s.data_type] + prompt},
                                  {"role": "assistant", "content": response_text(s)}],
                     key: [rel], "task": task.id, "problem_id": pid})
-        rl.append({"problem_id": pid, "problem": MARKER[s.data_type] + s.question, "answer": answer,
-                   key: [rel], "problem_type": task.problem_type, "data_type": s.data_type,
-                   "options": s.options, "task": task.id})
+        rl.append({"problem_id": pid, "problem": MARKER[s.data_type] + s.question,
+                   "problem_reserved_text": s.question, "answer": s.answer.answer_text(), key: [rel],
+                   "problem_type": task.problem_type, "data_type": s.data_type, "options": s.options,
+                   "task": task.id})
         row = {"problem_id": pid, "problem": s.question, "problem_type": task.problem_type,
                "data_type": s.data_type, "path": rel, "options": s.options, "solution": answer, "task": task.id}
         if s.masks is not None:
