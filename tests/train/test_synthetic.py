@@ -162,3 +162,13 @@ def test_cli_help_and_bad_mix(tmp_path):
     assert e.value.code == 0
     assert main(["--out", str(tmp_path), "--train", "2", "--validation", "0", "--test", "0",
                  "--mix", '{"juggling": 1}']) == 2
+
+
+def test_rows_load_under_the_official_readers_rules(split):
+    from tests.feedback.official_readers import load_rl_row, read_eval_row
+
+    folder = split / "train"
+    for row in json.loads((folder / "rl.json").read_text()):
+        load_rl_row(row, folder)  # raises Refused where the official RL loader would fail
+    for row in json.loads((folder / "eval.json").read_text()):
+        read_eval_row(row, folder)
