@@ -102,7 +102,8 @@ def write_split(folder: str | Path, spec: SplitSpec, *, mix: dict[str, float] | 
                    "problem_type": task.problem_type, "data_type": s.data_type, "options": s.options,
                    "task": task.id})
         row = {"problem_id": pid, "problem": s.question, "problem_type": task.problem_type,
-               "data_type": s.data_type, "path": rel, "additional_path": "", "options": s.options, "solution": answer, "task": task.id}
+               "data_type": s.data_type, "path": rel, "additional_path": "", "options": s.options,
+               "solution": answer, "task": task.id}
         if s.masks is not None:
             row.update(_segmentation_truth(s))
         ev.append(row)
