@@ -191,7 +191,8 @@ def numerical_image(rng: np.random.Generator) -> Sample:
         kind = kinds[int(rng.integers(len(kinds)))] if rng.random() < 0.8 else SHAPES[int(rng.integers(len(SHAPES)))]
         count = kinds.count(kind)
         question = f"How many {kind}s are in the image?"
-        think = f"The image shows {_listing([s.name for s in shapes])}. {count} of them {'is a' if count == 1 else 'are'} {kind}{'' if count == 1 else 's'}."
+        verb = f"is a {kind}" if count == 1 else f"are {kind}s"
+        think = f"The image shows {_listing([s.name for s in shapes])}. {count} of them {verb}."
     return Sample("numerical", "image", question, think, Number(float(count)), image=picture)
 
 

@@ -58,7 +58,8 @@ class Shape:
         elif self.kind == "diamond":
             pts = [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)]
         elif self.kind == "circle":
-            pts = [(cx + r * math.cos(2 * math.pi * i / 32), cy + r * math.sin(2 * math.pi * i / 32)) for i in range(32)]
+            angles = [2 * math.pi * i / 32 for i in range(32)]
+            pts = [(cx + r * math.cos(a), cy + r * math.sin(a)) for a in angles]
         else:
             raise ValueError(f"unknown shape kind {self.kind!r}; known: {SHAPES}")
         return [(int(round(x)), int(round(y))) for x, y in pts]
