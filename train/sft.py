@@ -1,0 +1,93 @@
+"""Supervised fine-tuning (the OneThinker SFT cold start) on TRL's ``SFTTrainer``.
+
+    python -m train.sft --config train/configs/sft.yaml [--key value ...]
+    python -m train.sft --help                      # every field, with its default
+
+Data: LLaMA-Factory sharegpt JSON (:func:`train.data.load_sft`), image and video rows, fed by
+:class:`train.collators.VisionSFTCollator` with the engine's preprocessing.  Defaults follow the official
+SFT (``LLaMA-Factory/examples/train_full/onethinker_qwen3_sft.yaml``): loss on assistant turns only, vision
+tower and projector frozen, full fine-tuning, video frames capped at 100,352 px (images at 802,816 px),
+2 fps, ≤ 128 frames, sequences up to 16,384 tokens, lr 1e-5 cosine with 2 % warm-up; bf16 on GPU.
+``use_lora: true`` trains LoRA adapters on the language model instead (merged into the saved checkpoint).
+The final model is written to ``output_dir`` as a folder the app's engine loads.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trl import SFTConfig
+
+from train.model import ModelDataArguments, default_bf16
+
+log = logging.getLogger("train.sft")
+
+SFT_VIDEO_MAX_PIXELS = 100_352  # official SFT video_max_pixels (98 tokens of 32×32 px per frame)
+SFT_IMAGE_MAX_PIXELS = 802_816  # official SFT image_max_pixels (784 tokens)
+
+
+@dataclass
+class OneThinkerSFTConfig(ModelDataArguments, SFTConfig):
+    """TRL's ``SFTConfig`` plus model, data and media fields, with the official SFT's defaults."""
+
+    video_max_pixels: int | None = field(default=SFT_VIDEO_MAX_PIXELS, metadata={
+        "help": "Per-frame pixel cap for videos (official SFT: 100352)."})
+    image_max_pixels: int | None = field(default=SFT_IMAGE_MAX_PIXELS, metadata={
+        "help": "Per-image pixel cap (official SFT: 802816)."})
+    assistant_only_loss: bool = field(default=True, metadata={"help": "Train on assistant tokens only."})
+    max_length: int | None = field(default=16384, metadata={"help": "Longest sequence in tokens (official: 16384)."})
+    learning_rate: float = field(default=1e-5, metadata={"help": "Peak learning rate (official SFT: 1e-5)."})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "Learning-rate schedule."})
+    warmup_steps: float = field(default=0.02, metadata={
+        "help": "Warm-up: a step count, or a fraction of the steps when below 1 (official SFT: 2 %)."})
+    weight_decay: float = field(default=1e-6, metadata={"help": "Weight decay (official SFT: 1e-6)."})
+    per_device_train_batch_size: int = field(default=1, metadata={"help": "Samples per device per step."})
+    remove_unused_columns: bool = field(default=False, metadata={
+        "help": "Keep dataset columns: the collator reads the media from the messages."})
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: on when a GPU has it)."})
+
+    def __post_init__(self):
+        default_bf16(self)
+        super().__post_init__()
+
+
+def make_trainer(config: OneThinkerSFTConfig):
+    """The configured ``SFTTrainer`` (model loaded and frozen, data read, our collator in place)."""
+    from trl import SFTTrainer
+
+    from train.collators import VisionSFTCollator
+    from train.data import load_sft
+    from train.model import freeze, load_model, lora_config
+
+    config.check()
+    model, processor = load_model(config, bool(config.bf16))
+    dataset = load_sft(config.train_files, config.media_root)
+    log.info("SFT on %d rows from %s; trainable parameters %s", len(dataset), ", ".join(config.train_files),
+             freeze(model, vision=config.freeze_vision_tower, projector=config.freeze_projector))
+    collator = VisionSFTCollator(processor, config.media_limits(), config.max_length,
+                                 assistant_only_loss=config.assistant_only_loss)
+    return SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=processor,
+                      data_collator=collator, peft_config=lora_config(config))
+
+
+def train(config: OneThinkerSFTConfig) -> Path:
+    """Run SFT as configured and return the folder of the saved model."""
+    from train.model import save_for_engine
+
+    trainer = make_trainer(config)
+    trainer.train(resume_from_checkpoint=config.resume_from_checkpoint)
+    return save_for_engine(trainer, config.output_dir)
+
+
+def main(argv=None) -> Path:
+    from trl import TrlParser
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    (config,) = TrlParser(OneThinkerSFTConfig).parse_args_and_config(argv)
+    return train(config)
+
+
+if __name__ == "__main__":
+    main()
