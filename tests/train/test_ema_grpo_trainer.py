@@ -35,12 +35,16 @@ def weighted(trainer, rewards_per_func):
     return (rewards_per_func * trainer.reward_weights).nansum(dim=1)
 
 
-@pytest.mark.parametrize("kind", ["image", "video"])
-def test_two_steps_train_and_the_checkpoint_streams_in_the_engine(kind, grpo_model_dir, grpo_media, tmp_path):
+# video: one generation feeds both steps, so TRL also runs its old-log-prob forward (with our media rows) and
+# shuffles / splits the rows between the steps
+@pytest.mark.parametrize("kind, steps_per_generation", [("image", 1), ("video", 2)])
+def test_two_steps_train_and_the_checkpoint_streams_in_the_engine(kind, steps_per_generation, grpo_model_dir,
+                                                                  grpo_media, tmp_path):
     from onethinker.engine import Request, SamplingParams, TransformersBackend
     from onethinker.engine.transformers_backend import unload_model
 
-    trainer = make_trainer(grpo_model_dir, rl_rows(kind, grpo_media), tmp_path / "run")
+    trainer = make_trainer(grpo_model_dir, rl_rows(kind, grpo_media), tmp_path / "run",
+                           steps_per_generation=steps_per_generation)
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
