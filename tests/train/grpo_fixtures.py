@@ -12,6 +12,8 @@ import os
 
 import pytest
 
+from train.grpo_trainer import EMAGRPOTrainer
+
 os.environ.setdefault("FORCE_QWENVL_VIDEO_READER", "decord")
 
 TASKS = ("multiple choice", "numerical", "segmentation")
@@ -63,6 +65,20 @@ def rl_rows(kind: str, media: dict, n: int = 4) -> list[dict]:
     return rows
 
 
+class RecordingTrainer(EMAGRPOTrainer):
+    """Test double: keeps the gathered rewards and task keys, and this rank's advantages, of every batch."""
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self.recorded = getattr(self, "recorded", []) + [(rewards.clone(), list(self._gathered[1]))]
+        return rewards
+
+    def _generate_and_score_completions(self, inputs):
+        out = super()._generate_and_score_completions(inputs)
+        self.local_advantages = getattr(self, "local_advantages", []) + [out["advantages"].clone()]
+        return out
+
+
 def distinct_chars_reward(completions, **_):
     """Test double: a reward that varies with the completion text (distinct characters / 10)."""
     return [len(set(c[0]["content"])) / 10 for c in completions]
@@ -83,7 +99,6 @@ def make_trainer(model_dir, rows, out_dir, trainer_class=None, extra_reward=True
     from datasets import Dataset
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from train.grpo_trainer import EMAGRPOTrainer
     from train.reward_funcs import OneThinkerReward
 
     reward = OneThinkerReward()

@@ -9,19 +9,10 @@ import pytest
 import torch
 
 from tests.train.grpo_fixtures import (  # noqa: F401  (fixtures)
-    grpo_media, grpo_model_dir, make_trainer, rl_rows,
+    RecordingTrainer, grpo_media, grpo_model_dir, make_trainer, rl_rows,
 )
 from train.ema_grpo import TaskStdTracker, compute_ema_grpo_advantages
-from train.grpo_trainer import EMA_STATE_FILE, EMAGRPOTrainer
-
-
-class RecordingTrainer(EMAGRPOTrainer):
-    """Test double: keeps the gathered rewards and task keys of every generation batch."""
-
-    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        self.recorded = getattr(self, "recorded", []) + [(rewards.clone(), list(self._gathered[1]))]
-        return rewards
+from train.grpo_trainer import EMA_STATE_FILE
 
 
 def generation_batch(trainer, n_prompts=2):
