@@ -12,7 +12,7 @@ from tests.train.grpo_fixtures import (  # noqa: F401  (fixtures)
     RecordingTrainer, grpo_media, grpo_model_dir, make_trainer, rl_rows,
 )
 from train.ema_grpo import TaskStdTracker, compute_ema_grpo_advantages
-from train.grpo_trainer import EMA_STATE_FILE
+from train.grpo_trainer import EMA_STATE_FILE, EMAGRPOTrainer
 
 
 def generation_batch(trainer, n_prompts=2):
@@ -220,3 +220,19 @@ def test_a_checkpoint_with_a_broken_ema_state_fails_clearly(grpo_model_dir, grpo
     (tmp_path / "ckpt" / EMA_STATE_FILE).write_text('{"tasks": {"OCR": {"m1": "x"}}}')
     with pytest.raises(ValueError, match=r"cannot restore the EMA-GRPO state from .*ckpt.*tasks\['OCR'\]"):
         trainer._load_optimizer_and_scheduler(str(tmp_path / "ckpt"))
+
+
+def test_vllm_is_optional_and_refuses_video_clearly(grpo_model_dir, grpo_media, tmp_path):
+    from PIL import Image
+
+    from tests.train.grpo_fixtures import grpo_config, media_block
+
+    with pytest.raises(ImportError, match="use_vllm needs the vllm package"):
+        EMAGRPOTrainer(grpo_model_dir, args=grpo_config(tmp_path, use_vllm=True))
+    trainer = make_trainer(grpo_model_dir, rl_rows("image", grpo_media, 1), tmp_path)
+    video = [[{"role": "user", "content": [media_block("video", grpo_media), {"type": "text", "text": "?"}]}]]
+    with pytest.raises(ValueError, match="video prompts cannot be rolled out with use_vllm.*use_vllm: false"):
+        trainer._vllm_prompts(video)
+    image = [[{"role": "user", "content": [media_block("image", grpo_media), {"type": "text", "text": "?"}]}]]
+    block = trainer._vllm_prompts(image)[0][0]["content"][0]
+    assert isinstance(block["image"], Image.Image) and block["image"].size == (96, 64)  # official sizing, loaded
