@@ -1,6 +1,6 @@
 """``EMAGRPOTrainer``: TRL's ``GRPOTrainer`` with EMA-GRPO advantages and image / video prompts.
 
-Only three things differ from TRL, each through an override that calls TRL's own method:
+Three things differ from TRL, each through overrides that call TRL's own methods and copy none of them:
 
 * **Advantages** (``_calculate_rewards`` / ``_generate_and_score_completions``): TRL gathers the rewards of
   every rank (rank order; groups are contiguous blocks of ``num_generations`` rows) and computes GRPO
@@ -34,7 +34,6 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -276,7 +275,7 @@ class EMAGRPOTrainer(GRPOTrainer):
                 kept_keys = np.asarray(keys, dtype=object)[keep.numpy()].tolist()
                 res = ema_grpo(rewards.cpu()[keep], group_ids[keep], kept_keys, tracker, self.args.ema_guard)
                 advantages[keep] = res.advantages.float()
-                self._log_ema(mode, res, group_size)
+                self._log_ema(mode, res)
             out["advantages"] = advantages[local].to(out["advantages"].device)
             logged = self._logs["advantages"]  # TRL logged its own advantages for the completions table
             kept = list(logged)[:max(0, len(logged) - n)]
@@ -305,7 +304,7 @@ class EMAGRPOTrainer(GRPOTrainer):
                            "the step learns nothing; check the data or the filter bounds")
         return kept[group_ids]
 
-    def _log_ema(self, mode: str, res, group_size: int) -> None:
+    def _log_ema(self, mode: str, res) -> None:
         metrics = self._metrics[mode]
         metrics["ema/guarded_group_fraction"].append(res.guarded.double().mean().item())
         for key, std in res.task_std.items():
