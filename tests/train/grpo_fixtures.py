@@ -32,6 +32,14 @@ def grpo_model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def grpo_qwen25_dir(tmp_path_factory):
+    """A tiny random Qwen2.5-VL: its video positions need ``second_per_grid_ts`` (Qwen3-VL writes timestamps as text)."""
+    from tests.engine.tiny_model import build_tiny_qwen25vl
+
+    return str(build_tiny_qwen25vl(tmp_path_factory.mktemp("grpo-tiny-qwen25vl")))
+
+
+@pytest.fixture(scope="session")
 def grpo_media(tmp_path_factory):
     """``{"image": path to a 96×64 PNG, "video": path to a 64×48, 10 fps, 2 s H.264 clip}``."""
     import numpy as np

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.train.grpo_fixtures import (  # noqa: F401  (fixtures)
-    RecordingTrainer, grpo_media, grpo_model_dir, make_trainer, rl_rows,
+    RecordingTrainer, grpo_media, grpo_model_dir, grpo_qwen25_dir, make_trainer, rl_rows,
 )
 from train.ema_grpo import TaskStdTracker, compute_ema_grpo_advantages
 from train.grpo_trainer import EMA_STATE_FILE, EMAGRPOTrainer
@@ -61,16 +61,20 @@ def test_two_steps_train_and_the_checkpoint_streams_in_the_engine(kind, steps_pe
     unload_model()
 
 
-def test_video_log_probs_use_the_video_features(grpo_model_dir, grpo_media, tmp_path):
+@pytest.mark.parametrize("model, video_fields", [
+    ("grpo_model_dir", ["pixel_values_videos", "video_grid_thw"]),  # Qwen3-VL: timestamps are prompt text
+    ("grpo_qwen25_dir", ["pixel_values_videos", "second_per_grid_ts", "video_grid_thw"]),  # Qwen2.5-VL: a tensor
+])
+def test_video_log_probs_use_the_video_features(model, video_fields, grpo_media, tmp_path, request):
     """TRL's own forward drops the video tensors of a video-only batch; ours must match a with-video forward."""
     from trl import GRPOTrainer
     from trl.trainer.utils import remove_none_values
 
     from train.data.vision import encode
 
-    trainer = make_trainer(grpo_model_dir, rl_rows("video", grpo_media, 2), tmp_path)
+    trainer = make_trainer(request.getfixturevalue(model), rl_rows("video", grpo_media, 2), tmp_path)
     out = generation_batch(trainer)
-    assert [sorted(r) for r in out["mm_rows"]] == [["pixel_values_videos", "video_grid_thw"]] * 4
+    assert [sorted(r) for r in out["mm_rows"]] == [video_fields] * 4
     ids = torch.cat([out["prompt_ids"], out["completion_ids"]], 1)
     mask = torch.cat([out["prompt_mask"], out["completion_mask"]], 1)
     k = out["completion_ids"].size(1)
@@ -86,8 +90,7 @@ def test_video_log_probs_use_the_video_features(grpo_model_dir, grpo_media, tmp_
             completion = out["completion_ids"][i][out["completion_mask"][i].bool()]
             full = torch.cat([enc["input_ids"][0], completion])[None]
             types = torch.cat([enc["mm_token_type_ids"][0], torch.zeros_like(completion)])[None]
-            logits = model(input_ids=full, pixel_values_videos=enc["pixel_values_videos"],
-                           video_grid_thw=enc["video_grid_thw"], mm_token_type_ids=types).logits
+            logits = model(input_ids=full, mm_token_type_ids=types, **{f: enc[f] for f in video_fields}).logits
             p = enc["input_ids"].size(1)
             want = torch.log_softmax(logits[0, p - 1:-1].float(), -1).gather(-1, completion[:, None])[:, 0]
             got = ours[i, :len(completion)]
