@@ -1,7 +1,7 @@
 """Exports: contents per format, dedup, determinism, atomic replacement and round trips through `datasets`.
 
-The round trips load the files with `datasets` and check sft rows against LLaMA-Factory's sharegpt
-column mapping.  When the training data loaders of issue F exist, add them here as a third reader.
+The round trips load the files with `datasets`, check sft rows against LLaMA-Factory's sharegpt
+column mapping, and read every export with the training loaders (`train.data`) without conversion.
 """
 
 import json
@@ -181,6 +181,38 @@ def test_round_trip_through_datasets(filled, tmp_path):
         assert _without_nulls(dd[fmt].to_list()) == rows(tmp_path / fmt / f"{fmt}.json")
     entry = json.loads((tmp_path / "sft" / "dataset_info.json").read_text())["onethinker_feedback"]
     assert sharegpt_problems(dd["sft"].to_list(), entry, tmp_path / "hf") == []
+    _read_by_the_training_loaders(tmp_path)
+
+
+def _read_by_the_training_loaders(folder: Path) -> None:
+    """Each export folder loads with its training loader as written: same rows, media resolved to the files."""
+    from train.data import load_dpo, load_rl, load_sft
+
+    def media(content):
+        return [(b["type"], Path(b[b["type"]])) for b in content if b["type"] in ("image", "video")]
+
+    def text(content):
+        return "".join(b.get("text", "") for b in content)
+
+    sft, rl, dpo = (rows(folder / f / f"{f}.json") for f in ("sft", "rl", "dpo"))
+    for raw, row in zip(sft, load_sft(folder / "sft"), strict=True):
+        user, answer = row["messages"]
+        assert text(user["content"]) == raw["messages"][0]["content"].replace("<image>", "").replace("<video>", "")
+        assert text(answer["content"]) == raw["messages"][1]["content"]
+        assert [p for _, p in media(user["content"])] == [folder / "sft" / m for m in raw["images"] + raw["videos"]]
+    for raw, row in zip(rl, load_rl(folder / "rl"), strict=True):  # evaluation shape (path) or training (images)
+        answer = raw.get("solution", raw.get("answer"))
+        assert row["solution"] == (answer if "<answer>" in answer else f"<answer>{answer}</answer>")
+        assert row["data_type"] == raw["data_type"]
+        files = [raw["path"]] if "path" in raw else raw.get("videos", []) + raw.get("images", [])
+        assert [p for _, p in media(row["prompt"][0]["content"])] == [folder / "rl" / f for f in files]
+        question = raw["problem"].replace("<image>", "").replace("<video>", "").strip()
+        assert text(row["prompt"][0]["content"]).startswith(question)
+    for raw, row in zip(dpo, load_dpo(folder / "dpo"), strict=True):
+        assert (row["chosen"], row["rejected"]) == (raw["chosen"], raw["rejected"])
+        assert text(row["prompt"][0]["content"]) == raw["prompt"][0]["content"][-1]["text"]
+        assert media(row["prompt"][0]["content"]) == [(b["type"], folder / "dpo" / p) for b, p in
+                                                     zip(raw["prompt"][0]["content"], raw["images"] + raw["videos"])]
 
 
 def test_hf_export_of_an_empty_store_has_typed_empty_splits(store, tmp_path):

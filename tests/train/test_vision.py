@@ -74,3 +74,9 @@ def test_a_broken_file_is_a_data_error_naming_it(processor, tmp_path):
     with pytest.raises(DataError, match="broken.mp4"):
         encode(processor, [{"role": "user", "content": [{"type": "video", "video": str(bad)}]}],
                add_generation_prompt=True)
+
+
+def test_a_media_block_without_its_file_is_named(processor):
+    with pytest.raises(DataError, match="a video block has no video"):
+        encode(processor, [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": "Q"}]}],
+               add_generation_prompt=True)

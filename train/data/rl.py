@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from onethinker.tasks import DEFAULT_TEMPLATES, IMAGE, VIDEO, PromptTemplates, Task, UnknownTaskError, build_prompt, get_task
 from train.data.common import (
-    MARKERS, DataError, Row, check_marker_counts, data_files, media_list, read_rows, resolve_media, split_markers,
+    Row, check_marker_counts, data_files, media_list, read_rows, resolve_media, split_markers,
     to_dataset,
 )
 
@@ -179,5 +179,4 @@ def _content(row: Row, question: str, task: Task, options: list[str], data_type:
     return lead + split_markers(text, it)
 
 
-__all__ = ["load_rl", "rl_row", "task_key", "RL_VIDEO_MAX_PIXELS", "RL_VIDEO_MIN_PIXELS", "RL_IMAGE_MAX_PIXELS",
-           "MARKERS", "DataError"]
+__all__ = ["load_rl", "rl_row", "task_key", "RL_VIDEO_MAX_PIXELS", "RL_VIDEO_MIN_PIXELS", "RL_IMAGE_MAX_PIXELS"]

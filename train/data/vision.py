@@ -96,7 +96,10 @@ def load_media(conversations: Sequence[Conversation], *, factor: int = 32, limit
             blocks = []
             for block in content:
                 kind = block.get("type")
-                if kind == "image" and "image" in block:
+                if kind in ("image", "video") and block.get(kind) is None:
+                    raise DataError(f"a {kind} block has no {kind} (expected {{'type': '{kind}', '{kind}': <path>}}); "
+                                    "load rows with train.data, which fills media blocks from the row's files")
+                if kind == "image":
                     src = block["image"]
                     lo = block.get("min_pixels") or limits.image_min_pixels or int(IMAGE_MIN_PIXELS * scale)
                     hi = block.get("max_pixels") or limits.image_max_pixels or int(IMAGE_MAX_PIXELS * scale)
@@ -105,7 +108,7 @@ def load_media(conversations: Sequence[Conversation], *, factor: int = 32, limit
                         cache[key] = _load(load_image, src, lo, hi, factor=factor)
                     out.images.append(cache[key])
                     blocks.append({"type": "image", "image": cache[key].image})
-                elif kind == "video" and "video" in block:
+                elif kind == "video":
                     vs = video_sampling(block, limits, factor)
                     key = ("video", os.fspath(block["video"]), vs)
                     if key not in cache:
