@@ -29,9 +29,6 @@ from onethinker.rewards import metrics as M
 from onethinker.segment.base import Segmenter
 from onethinker.tasks import UnknownTaskError, get_task
 
-SCORED_FIELDS = ("prediction", "accuracy", "components", "format", "error")
-SEGMENTATION_FIELDS = ("predicted_answer_norm", "reward", "status")
-
 
 def prediction_of(output: str) -> str:
     """The official reading: the text inside the first ``<answer>…</answer>``, else the whole output."""
@@ -66,29 +63,29 @@ def components(kind: str, accuracy: float, prediction: str, truth: Any) -> dict[
     return {}
 
 
-def zero_components(row: Mapping, spec: RowSpec | None) -> dict[str, float]:
-    """The task's components at 0 (also when the row failed before its task was checked)."""
+def _reward_kind(row: Mapping, spec: RowSpec | None) -> str | None:
+    """The row's reward kind, also when it failed before its task was checked."""
     if spec is not None:
-        kind = spec.task.reward
-    else:
-        try:
-            kind = get_task(problem_type_of(row), data_type_of(row) or None).reward
-        except UnknownTaskError:
-            return {}
-    return {c: 0.0 for c in COMPONENTS.get(kind, ())}
+        return spec.task.reward
+    try:
+        return get_task(problem_type_of(row), data_type_of(row) or None).reward
+    except UnknownTaskError:
+        return None
 
 
 def failed(row: Mapping, error: RowError, spec: RowSpec | None = None) -> dict:
     """The row with score 0 and its error; components at 0 so it counts as a miss in every R@t."""
     out = dict(row)
     output = row.get("output")
+    kind = _reward_kind(row, spec)
     out.update(prediction=prediction_of(output) if isinstance(output, str) else "", accuracy=0.0,
-               components=zero_components(row, spec), format=format_reward(output) if isinstance(output, str) else 0.0,
-               error=error.to_json())
-    if spec is not None and spec.segmentation:
-        out.update(predicted_answer_norm=out["prediction"],
-                   reward=({"J": 0.0, "F": 0.0, "J&F": 0.0} if spec.data_type != "image"
-                           else {"IoU": 0.0, "inter": 0, "union": 0}),
+               components={c: 0.0 for c in COMPONENTS.get(kind or "", ())},
+               format=format_reward(output) if isinstance(output, str) else 0.0, error=error.to_json())
+    if kind == "segmentation_image":
+        out.update(predicted_answer_norm=out["prediction"], reward={"IoU": 0.0, "inter": 0, "union": 0},
+                   status=f"error: {error.message}")
+    elif kind == "segmentation_video":
+        out.update(predicted_answer_norm=out["prediction"], reward={"J": 0.0, "F": 0.0, "J&F": 0.0},
                    status=f"error: {error.message}")
     return out
 

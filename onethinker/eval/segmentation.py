@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -45,7 +46,9 @@ def decode_rle(rle: Any, width: int, height: int, where: str = "segmentation_rle
             obj = coco.frPyObjects({"counts": counts, "size": size}, height, width)
         else:
             obj = {"counts": counts.encode("utf-8") if isinstance(counts, str) else counts, "size": size}
-        m = coco.decode(obj)
+        with warnings.catch_warnings():  # pycocotools 2.0.x vs numpy 2: a harmless DeprecationWarning per call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            m = coco.decode(obj)
     except RowError:
         raise
     except Exception as e:  # pycocotools raises TypeError/ValueError/KeyError on bad input
@@ -125,7 +128,7 @@ def segment_image(path: str | os.PathLike, truth: SegTruth, prompt: PixelPrompt,
         raise RowError("missing_media", str(e)) from None
     if img.size != (truth.width, truth.height):
         img = img.resize((truth.width, truth.height), Image.BILINEAR)
-    pred = _segment(lambda: segmenter.segment_image(np.asarray(img), prompt).mask)
+    pred = _segment(lambda: segmenter.segment_image(np.array(img), prompt).mask)
     return image_reward(pred, gt)
 
 
