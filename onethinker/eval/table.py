@@ -23,7 +23,8 @@ import numpy as np
 from onethinker.eval.aggregate import compute_metrics
 from onethinker.eval.files import EvalFileError, ResultsFile, parse_rows, read_rows
 from onethinker.eval.paths import MediaPath, media_file
-from onethinker.eval.rows import RowError, SegTruth, check_row, data_type_of, problem_type_of, truth_text
+from onethinker.eval.rows import RowError, SegTruth, check_row, data_type_of, problem_type_of
+from onethinker.tasks import UnknownTaskError, get_task
 
 SORTS = ("worst", "best", "file")
 MAIN_COMPONENTS = ("iou", "miou_gt", "tiou", "miou_inter", "J&F")  # the one a summary reports as mIoU / R@0.5
@@ -234,12 +235,14 @@ class ResultsTable:
         notes: list[str] = []
         task = truth = masks = None
         try:
+            task = get_task(problem_type_of(r), data_type_of(r) or None)
             spec = check_row(r)
-            task = spec.task
             if isinstance(spec.truth, SegTruth):
                 masks = ground_truth_masks(spec.truth)
             else:
-                truth = parse(f"<answer>{truth_text(r.get('solution'))}</answer>", task, data_type=spec.data_type)
+                truth = parse(f"<answer>{spec.text}</answer>", task, data_type=spec.data_type)
+        except UnknownTaskError:
+            notes.append(f"unknown problem_type {problem_type_of(r)!r}: the answer cannot be read")
         except RowError as e:
             notes.append(f"ground truth not shown: {e.message}")
         output = r.get("output")
