@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from onethinker.rewards import extract_answer, score
 from onethinker.rewards.metrics import box4, strict_number, strict_numbers
-from onethinker.tasks import DATA_TYPES, IMAGE, VIDEO, Task, UnknownTaskError, get_task
+from onethinker.tasks import DATA_TYPES, IMAGE, Task, UnknownTaskError, get_task
 
 ERROR_KINDS = {
     "missing_field": "a field the row needs is missing or empty",
@@ -192,13 +192,13 @@ def _positive_int(v: Any) -> int | None:
 
 def _seg_truth(row: Mapping, dtype: str) -> SegTruth:
     res = row.get("resolution")
-    if not isinstance(res, Mapping):
+    if not isinstance(res, dict):
         raise RowError("missing_field", "segmentation row has no resolution {width, height}")
     w, h = _positive_int(res.get("width")), _positive_int(res.get("height"))
     if w is None or h is None:
         raise RowError("bad_field", f"resolution must have positive whole width and height, got {dict(res)!r}")
     out = row.get("segmentation_output")
-    if not isinstance(out, Mapping):
+    if not isinstance(out, dict):
         raise RowError("missing_field", "segmentation row has no segmentation_output")
     rles = out.get("segmentation_rle")
     if dtype == IMAGE:
@@ -210,7 +210,7 @@ def _seg_truth(row: Mapping, dtype: str) -> SegTruth:
     frames = out.get("frames")
     if not isinstance(frames, list) or not frames or not all(isinstance(k, str) for k in frames):
         raise RowError("malformed_solution", "segmentation_output.frames must be a non-empty list of frame keys")
-    if not isinstance(rles, Mapping):
+    if not isinstance(rles, dict):
         raise RowError("malformed_solution", "segmentation_output.segmentation_rle must map frame keys to RLEs")
     for key in frames:
         if rles.get(key):
@@ -219,7 +219,7 @@ def _seg_truth(row: Mapping, dtype: str) -> SegTruth:
 
 
 def _check_rle(rle: Any, w: int, h: int, where: str) -> None:
-    if not isinstance(rle, Mapping) or "counts" not in rle or "size" not in rle:
+    if not isinstance(rle, dict) or "counts" not in rle or "size" not in rle:
         raise RowError("bad_rle", f"{where} must be a COCO RLE {{size: [height, width], counts}}")
     size = rle["size"]
     if not isinstance(size, (list, tuple)) or len(size) != 2 or [_positive_int(v) for v in size] != [h, w]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -52,9 +52,6 @@ class _Job:
     spec: RowSpec | None = None
     request: Request | None = None
     result: dict | None = None  # set once the row is final
-    completion: Completion | None = None
-    error: RowError | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _backend_model(backend: Any) -> str | None:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from onethinker.eval import segmentation as seg
 from onethinker.eval.aggregate import compute_metrics
-from onethinker.eval.files import ResultsFile, read_rows, write_results
+from onethinker.eval.files import ResultsFile, gc_paused, read_rows, write_results
 from onethinker.eval.paths import media_file
 from onethinker.eval.rows import COMPONENTS, ERROR_KINDS, RowError, RowSpec, check_row, data_type_of, problem_type_of
 from onethinker.rewards import extract_answer, format_reward, score
@@ -170,10 +171,11 @@ def score_rows(rows: list[Mapping], *, media_root: str | os.PathLike | None = No
     out = []
     total = len(rows)
     step = max(1, total // 200)
-    for i, row in enumerate(rows, 1):
-        out.append(score_row(row, media_root=media_root, segmenter=segmenter))
-        if progress and (i % step == 0 or i == total):
-            progress(i, total)
+    with gc_paused() if segmenter is None else nullcontext():  # a segmenter's model may need the collector
+        for i, row in enumerate(rows, 1):
+            out.append(score_row(row, media_root=media_root, segmenter=segmenter))
+            if progress and (i % step == 0 or i == total):
+                progress(i, total)
     return out
 
 

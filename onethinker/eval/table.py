@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from onethinker.eval.aggregate import compute_metrics
-from onethinker.eval.files import EvalFileError, ResultsFile, parse_rows, read_rows
+from onethinker.eval.files import EvalFileError, ResultsFile, gc_paused, parse_rows, read_rows
 from onethinker.eval.paths import MediaPath, media_file
 from onethinker.eval.rows import RowError, SegTruth, check_row, data_type_of, problem_type_of
 from onethinker.tasks import UnknownTaskError, get_task
@@ -101,7 +101,11 @@ class ResultsTable:
         self.name = name
         self.rows: list[dict] = source.results
         self.meta = source.meta
-        self.metrics = compute_metrics(self.rows)  # never the file's own
+        with gc_paused():
+            self.metrics = compute_metrics(self.rows)  # never the file's own
+            self._columns()
+
+    def _columns(self) -> None:
         n = len(self.rows)
         tasks: dict[str, int] = {}
         dtypes: dict[str, int] = {}

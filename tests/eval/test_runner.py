@@ -109,15 +109,36 @@ class CountingServer(FakeOpenAIServer):
         return Handler
 
 
+class InFlight:
+    """Test double around a backend that counts its requests in flight."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.active, self.peak, self.lock = inner, inner.name, 0, 0, threading.Lock()
+
+    def generate(self, request):
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            return self.inner.generate(request)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def cancel(self):
+        self.inner.cancel()
+
+
 def test_openai_compatible_server_with_requests_in_flight(example_rows, media_root, tmp_path):
     illustrative = read_rows(EXAMPLES / "results.json").results
     answers = {r["problem"]: r["output"] for r in illustrative if r["output"]}
     rows = [r for r in example_rows if r["problem_type"] != "segmentation"]
     inp = write_input(tmp_path, rows)
-    with CountingServer(answers, delay=0.05) as server:
-        res = run(inp, tmp_path / "out.json", OpenAIBackend(server.base_url), media_root=media_root,
-                  concurrency=4, batch_size=8, segmenter=None)
-    assert 2 <= server.peak <= 4
+    with CountingServer(answers, delay=0.25) as server:  # each request outlasts preparing the next
+        backend = InFlight(OpenAIBackend(server.base_url))
+        res = run(inp, tmp_path / "out.json", backend, media_root=media_root, concurrency=4, batch_size=8,
+                  segmenter=None)
+    assert backend.peak == 4 and server.peak >= 2  # four requests in flight, and they overlapped at the server
     assert [r["problem_id"] for r in res.results] == [r["problem_id"] for r in rows]  # input order kept
     expected = {r["problem_id"]: r["accuracy"] for r in illustrative}
     assert all(r["accuracy"] == pytest.approx(expected[r["problem_id"]]) for r in res.results)
