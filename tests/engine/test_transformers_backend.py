@@ -181,3 +181,28 @@ def test_qwen25vl_checkpoint_uses_28_pixel_tokens(tmp_path, clips, image_path):
 
     for key in ("input_ids", "pixel_values", "pixel_values_videos", "video_grid_thw", "second_per_grid_ts"):
         assert torch.equal(torch.as_tensor(inputs[key]), torch.as_tensor(ref[key])), key
+
+
+def test_every_generation_runs_on_one_long_lived_thread(backend, image_path, monkeypatch):
+    """A fresh thread per request halves decode speed on a GPU (see run_on_generation_thread); reuse one."""
+    from transformers import GenerationMixin
+
+    from onethinker.engine import transformers_backend as tb
+
+    seen: list[int] = []
+    real = GenerationMixin.generate
+
+    def recording_generate(self, *a, **kw):
+        seen.append(threading.get_ident())
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(GenerationMixin, "generate", recording_generate)
+    for _ in range(3):
+        backend.stream(_req(image_path, 2)).result()
+    assert len(seen) == 3 and len(set(seen)) == 1 and seen[0] != threading.get_ident()
+
+    # a forked child (ZeroGPU) inherits the queue but not the thread: it must start its own
+    pid = tb._WORKER[0]
+    monkeypatch.setattr(tb.os, "getpid", lambda: pid + 1)
+    assert tb.run_on_generation_thread(lambda: seen.append(threading.get_ident())).wait(5)
+    assert seen[-1] not in seen[:3] and tb._WORKER[0] == pid + 1
