@@ -296,7 +296,8 @@ REWARD_KINDS: dict[str, RewardKind] = {
     "box_iou": RewardKind(acc_box, struct_box,
                           TruthShape(lambda g: M.box4(g.get("boxes")) is not None, '{"boxes": [x1, y1, x2, y2]}')),
     "spatio_temporal": RewardKind(acc_spatio_temporal, struct_spatio_temporal, TruthShape(
-        lambda g: _truth_span(g) and _boxes_ok(g.get("boxes")), '{"time": [s, e], "boxes": {"<second>": [x1, y1, x2, y2]}}')),
+        lambda g: _truth_span(g) and _boxes_ok(g.get("boxes")),
+        '{"time": [s, e], "boxes": {"<second>": [x1, y1, x2, y2]}}')),
     "track": RewardKind(acc_track, struct_track, TruthShape(_truth_boxes, '{"boxes": {"1": [x1, y1, x2, y2], …}}')),
     "segmentation_image": RewardKind(acc_seg_image, struct_seg_image, TruthShape(
         _seg_shape, '{"boxes": [x1, y1, x2, y2], "positive_points": [3 × [x, y]], "negative_points": [3 × [x, y]]}')),

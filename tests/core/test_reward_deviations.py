@@ -98,7 +98,8 @@ def test_a_math_answer_far_longer_than_the_gold_is_compared_as_text():
     assert score(R(long), long, "math").accuracy == 1.0  # the same text still matches
 
 
-@pytest.mark.parametrize("truth", ["oops", '{"boxes": [NaN, 1, 5, 5]}', '{"boxes": [1, 1, 5]}', '{"box": [1, 1, 5, 5]}'])
+@pytest.mark.parametrize("truth", ["oops", '{"boxes": [NaN, 1, 5, 5]}', '{"boxes": [1, 1, 5]}',
+                                   '{"box": [1, 1, 5, 5]}'])
 def test_an_unusable_ground_truth_is_reported(truth):
     """Official: scores such a row 0 without a word.  Ours gives the same numbers and says why."""
     s = score(R('{"boxes": [1, 1, 5, 5]}'), truth, "spatial grounding")
