@@ -36,15 +36,32 @@ POINTS_PER_SIGN = 3
 MAX_TRACK_SECONDS = 32
 
 
+MAX_WARNINGS = 20  # distinct repairs listed; a stuck model's 3,000 bad keys would otherwise give 3,000
+
+
 @dataclass
 class Decoded:
     payload: Payload | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    unlisted: int = 0  # distinct warnings beyond MAX_WARNINGS
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self._seen.update(self.warnings)
 
     def warn(self, msg: str) -> None:
-        if msg not in self.warnings:
+        if msg in self._seen:  # a set: checking a list made thousands of warnings quadratic
+            return
+        self._seen.add(msg)
+        if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(msg)
+        else:
+            self.unlisted += 1
+
+    def all_warnings(self) -> tuple[str, ...]:
+        more = (f"… and {self.unlisted} more warnings of the same kinds",) if self.unlisted else ()
+        return (*self.warnings, *more)
 
     def fail(self, msg: str) -> "Decoded":
         self.payload, self.error = None, msg

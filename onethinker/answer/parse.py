@@ -148,4 +148,4 @@ def _parse(text: str, t: Task, data_type: str | None, final: bool, extent: Exten
         return Answer(**base, warnings=split.warnings)
     out = Decoded(warnings=list(split.warnings))
     DECODERS[t.payload](split.answer_text, DecodeContext(extent, video, streaming), out)
-    return Answer(**base, payload=out.payload, error=out.error, warnings=tuple(out.warnings))
+    return Answer(**base, payload=out.payload, error=out.error, warnings=out.all_warnings())

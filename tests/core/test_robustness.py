@@ -175,3 +175,10 @@ def test_math_and_text_rewards_on_a_long_run():
         assert 0.0 <= score(R(junk), "a red car", "open-ended").accuracy < 0.1
         assert score(R(junk), "OPEN 24", "ocr").accuracy == 0.0
     assert math.isclose(score(R("1 " * (N // 2)), "1", "open-ended").accuracy, (2 / 30001 + 0 + 2 / 30001) / 3)
+
+
+def test_thousands_of_bad_keys_give_a_short_list_of_warnings():
+    boxes = {f"k{i}k": [1, 2, 3, 4] for i in range(3000)} | {"1": [1, 2, 3, 4]}
+    a = parse(R(json.dumps({"boxes": boxes})), "tracking")
+    assert a.payload == Track({1: (1.0, 2.0, 3.0, 4.0)})
+    assert len(a.warnings) == 21 and a.warnings[-1] == "… and 2980 more warnings of the same kinds"
