@@ -248,7 +248,15 @@ PATHOLOGICAL = [
      lambda t: score(t, "a red car", "open-ended"), None, ()),
     ("parse: [[[…]]] nested n/2 deep", lambda n: R("[" * (n // 2) + "]" * (n // 2)),
      lambda t: parse(t, "tracking"), None, ()),
+    ("parse track: n/30 boxes that never stop", lambda n: R(_many_boxes(n, "{}")),
+     lambda t: parse(t, "tracking"), None, ()),
+    ("parse track: n/30 keys that are not seconds", lambda n: R(_many_boxes(n, "k{}k")),
+     lambda t: parse(t, "tracking"), None, ()),
 ]
+
+
+def _many_boxes(n: int, key: str) -> str:
+    return json.dumps({"boxes": {key.format(i): [100 + i % 50, 200, 300, 400] for i in range(1, n // 30)}})
 
 
 def ms_per_call(fn, text: str, repeat: int) -> float:
