@@ -9,12 +9,19 @@ Prints rewards/second for
 and the same batches through a deliberately straightforward scorer (a ROUGE scorer built per call,
 option letters graded through the LaTeX grader, JSON parsed once per term), so the ratio is measured
 on the same machine in the same run.  GRPO-style groups: 8 completions share each ground truth.
+
+Then "pathological input": milliseconds per ``parse`` / ``score`` call on 20,000 and 60,000 characters
+of what a stuck model writes (a long run of digits in a streaming track, '<' followed by spaces, ...)
+— goal ≤ 50 ms at 60,000 — next to the code that was there before (kept below as the baseline: the
+same regular expressions, run as they were run).  The old code is quadratic; at 60,000 characters it
+is only run with --full-baseline (minutes), else its time is estimated as 9× the 20,000 figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import re
 import sys
@@ -23,7 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from onethinker.rewards import compute_score  # noqa: E402
+from onethinker.answer import parse  # noqa: E402
+from onethinker.rewards import compute_score, extract_answer, score  # noqa: E402
 from onethinker.rewards import metrics as M  # noqa: E402
 
 GROUP = 8
@@ -171,14 +179,133 @@ def rate(fn, batch: list[dict], repeat: int) -> float:
     return len(batch) / best
 
 
+# ---------------------------------------------------------------------------------------------
+# Pathological input: one row per family, ours against the code that was there before.
+
+# The patterns as they were (onethinker/answer/parse.py, decode.py, rewards/scoring.py before the fix).
+OLD_TAG = re.compile(r"<\s*(/?)\s*(think|answer)\s*>", re.IGNORECASE)
+OLD_CUT_TAG = re.compile(r"<\s*/?\s*([a-zA-Z]*)\s*$")
+OLD_PARTIAL_BOX = re.compile(r"""["']?([^"'{},\s]+)["']?\s*:\s*\[([^\[\]]*)\]""")
+OLD_TAG_SPACES = re.compile(r"<\s*(/?)\s*(think|answer)\s*>")
+OLD_SPACED_TAG = re.compile(r"<(?:\s+/?\s*|/\s+)(?:think|answer)\s*>|</?(?:think|answer)\s+>")
+OLD_OPTION = re.compile(r"\b(?i:option|answer(?:\s+is)?)\s*[:\-]?\s*\(?([A-Z])\b")
+
+
+def old_split(text: str, final: bool = True) -> None:
+    """The regexes old parse ran on a response: every tag, and the cut-tag check on unfinished reasoning."""
+    tags = list(OLD_TAG.finditer(text))
+    if not final and not any(m.group(1) or m.group(2).lower() == "answer" for m in tags):
+        OLD_CUT_TAG.search(text)
+
+
+def old_stream_boxes(text: str) -> None:
+    old_split(text, final=False)
+    list(OLD_PARTIAL_BOX.finditer(text, max(text.find("boxes"), 0)))
+
+
+def old_normalize(text: str) -> None:
+    if OLD_SPACED_TAG.search(text):
+        OLD_TAG_SPACES.sub(r"<\1\2>", text)
+
+
+def old_option(text: str) -> None:
+    old_split(text)
+    OLD_OPTION.search(text)
+
+
+def old_math(text: str) -> None:
+    """math_equal without the length limit (math-verify on the whole answer; 5 s timeout)."""
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # its timeout warning quotes the whole answer
+    M._math_equal.__wrapped__(extract_answer(text), "\\frac{1}{2}")
+
+
+def R(answer: str, think: str = "r") -> str:
+    return f"<think>{think}</think><answer>{answer}</answer>"
+
+
+# name, text of about n characters, our call, the old code's call, sizes the old code is timed at
+# (the cubic case only at 1,000 characters: at 20,000 it would run for hours)
+PATHOLOGICAL = [
+    ("streaming track: digit run", lambda n: '<think>r</think><answer>{"boxes": {"1": [' + "1" * n,
+     lambda t: parse(t, "tracking", final=False), old_stream_boxes, (20_000, 60_000)),
+    ("streaming st-grounding: digit key", lambda n: '<think>r</think><answer>{"time": [1, 3], "boxes": {"' + "1" * n,
+     lambda t: parse(t, "spatial-temporal grounding", final=False), old_stream_boxes, (20_000, 60_000)),
+    ("streaming track: letters then ':'", lambda n: '<think>r</think><answer>{"boxes": {' + "a" * n + ":",
+     lambda t: parse(t, "tracking", final=False), old_stream_boxes, (20_000, 60_000)),
+    ("score: '<' + spaces in reasoning", lambda n: R("C", think="<" + " " * n),
+     lambda t: score(t, "C", "multiple choice"), old_normalize, (20_000, 60_000)),
+    ("score: '<' spaces '/' spaces", lambda n: R("C", think="<" + " " * (n // 2) + "/" + " " * (n // 2)),
+     lambda t: score(t, "C", "multiple choice"), old_normalize, (20_000, 60_000)),
+    ("parse: '<' + spaces in reasoning", lambda n: R("C", think="<" + " " * n),
+     lambda t: parse(t, "multiple choice"), old_split, (20_000, 60_000)),
+    ("parse: 'answer' + spaces", lambda n: R("answer" + " " * n + "x"),
+     lambda t: parse(t, "multiple choice"), old_option, (20_000, 60_000)),
+    ("streaming: '<' + spaces + 'x.' (cubic)", lambda n: "<think>look <" + " " * n + "x.",
+     lambda t: parse(t, "multiple choice", final=False), lambda t: old_split(t, final=False), (1_000,)),
+    ("score math: spaces in the answer", lambda n: R("x" + " " * n + "x"),
+     lambda t: score(t, "\\frac{1}{2}", "math"), old_math, (20_000, 60_000)),
+    ("score open-ended: '1,' run", lambda n: R("1," * (n // 2)),
+     lambda t: score(t, "a red car", "open-ended"), None, ()),
+    ("parse: [[[…]]] nested n/2 deep", lambda n: R("[" * (n // 2) + "]" * (n // 2)),
+     lambda t: parse(t, "tracking"), None, ()),
+    ("parse track: n/30 boxes that never stop", lambda n: R(_many_boxes(n, "{}")),
+     lambda t: parse(t, "tracking"), None, ()),
+    ("parse track: n/30 keys that are not seconds", lambda n: R(_many_boxes(n, "k{}k")),
+     lambda t: parse(t, "tracking"), None, ()),
+]
+
+
+def _many_boxes(n: int, key: str) -> str:
+    return json.dumps({"boxes": {key.format(i): [100 + i % 50, 200, 300, 400] for i in range(1, n // 30)}})
+
+
+def ms_per_call(fn, text: str, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(text)
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+def pathological(full_baseline: bool, repeat: int) -> None:
+    print("\npathological input, ms per call (goal ≤ 50 ms at 60,000 characters)")
+    print("old: the code before the fix, timed at 20,000 characters (and 60,000 with --full-baseline; '≈' is")
+    print("9× the 20,000 figure, as the old code is quadratic), or at 1,000 where it is cubic")
+    print(f"{'family':<42}{'old':>22}{'ours 20k':>10}{'ours 60k':>10}")
+    worst = 0.0
+    for name, make, ours, old, old_sizes in PATHOLOGICAL:
+        old_cells = []
+        for n in old_sizes:
+            if n == 60_000 and not full_baseline:
+                old_cells.append(f"≈{9 * old_ms:,.0f}")
+                continue
+            old_ms = ms_per_call(old, make(n), 1)
+            old_cells.append(f"{old_ms:,.0f}" + ("" if n == 20_000 else f" @{n // 1000}k"))
+        ours_20k, ours_60k = (ms_per_call(ours, make(n), repeat) for n in (20_000, 60_000))
+        worst = max(worst, ours_60k)
+        print(f"{name:<42}{' / '.join(old_cells) or '—':>22}{ours_20k:>10.1f}{ours_60k:>10.1f}")
+    print(f"pathological goal ≤ 50 ms per call at 60,000: {'met' if worst <= 50 else 'NOT met'} "
+          f"(slowest {worst:.1f} ms)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=6000, help="completions in the mixed batch (≥ 6000)")
     ap.add_argument("--repeat", type=int, default=3, help="timed passes over each batch; the best is kept (default 3)")
     ap.add_argument("--baseline-n", type=int, default=600, help="items the slow baseline scores per batch")
+    ap.add_argument("--pathological-only", action="store_true", help="only the pathological-input rows")
+    ap.add_argument("--full-baseline", action="store_true",
+                    help="also run the old quadratic code at 60,000 characters (minutes)")
     args = ap.parse_args()
 
     compute_score(make_batch(STRUCTURED + ["open-ended", "math"], 200, seed=99))  # load scorers once
+    if not args.pathological_only:
+        throughput(args)
+    pathological(args.full_baseline, args.repeat)
+
+
+def throughput(args: argparse.Namespace) -> None:
     rows = []
     for name, tasks, n in [("mixed structured/QA", STRUCTURED, args.n), ("open-ended (ROUGE)", ["open-ended"], 2000),
                            ("math (symbolic)", ["math"], 2000)]:

@@ -36,15 +36,32 @@ POINTS_PER_SIGN = 3
 MAX_TRACK_SECONDS = 32
 
 
+MAX_WARNINGS = 20  # distinct repairs listed; a stuck model's 3,000 bad keys would otherwise give 3,000
+
+
 @dataclass
 class Decoded:
     payload: Payload | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    unlisted: int = 0  # distinct warnings beyond MAX_WARNINGS
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self._seen.update(self.warnings)
 
     def warn(self, msg: str) -> None:
-        if msg not in self.warnings:
+        if msg in self._seen:  # a set: checking a list made thousands of warnings quadratic
+            return
+        self._seen.add(msg)
+        if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(msg)
+        else:
+            self.unlisted += 1
+
+    def all_warnings(self) -> tuple[str, ...]:
+        more = (f"… and {self.unlisted} more warnings of the same kinds",) if self.unlisted else ()
+        return (*self.warnings, *more)
 
     def fail(self, msg: str) -> "Decoded":
         self.payload, self.error = None, msg
@@ -61,8 +78,28 @@ class DecodeContext:
 # ---------------------------------------------------------------------------------------------
 # Lenient JSON
 
+# Every pattern here is linear in the text: no two unbounded quantifiers over the same characters
+# sit next to each other, and searches start only where a match can begin (tests/core/test_robustness.py).
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*(.*?)(?:```|\Z)", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_FLOAT_DIGITS = 308  # an integer written with more digits may not fit in a float
+
+
+def _int_or_float(digits: str) -> int | float:
+    """JSON integers too long for a float become floats (inf when out of range), so they read as
+    "not a finite number" instead of overflowing later or hitting Python's int-conversion limit."""
+    return int(digits) if len(digits) <= _FLOAT_DIGITS else float(digits)
+
+
+def _loads(s: str) -> Any:
+    """``json.loads`` that never lets an integer outgrow a float; raises ValueError or RecursionError."""
+    return json.loads(s, parse_int=_int_or_float)
+
+
+def clip(value: Any, n: int = 40) -> str:
+    """``repr`` of a value from model text, cut to ``n`` characters for messages."""
+    r = repr(value) if not isinstance(value, str) or len(value) <= 4 * n else repr(value[: 4 * n])
+    return r if len(r) <= n else r[: n - 1] + "…"
 
 
 def load_json_lenient(text: str, out: Decoded) -> Any:
@@ -77,7 +114,10 @@ def load_json_lenient(text: str, out: Decoded) -> Any:
             s = m.group(1).strip()
             out.warn("removed a code fence around the JSON")
     try:
-        return json.loads(s)
+        return _loads(s)
+    except RecursionError:
+        out.fail("answer JSON is nested too deeply")
+        return None
     except ValueError as e:
         first_error = e
     starts = [i for i in (s.find("{"), s.find("[")) if i >= 0]
@@ -88,16 +128,16 @@ def load_json_lenient(text: str, out: Decoded) -> Any:
             s = s[start : end + 1]
             out.warn("ignored text around the JSON")
             try:
-                return json.loads(s)
-            except ValueError:
+                return _loads(s)
+            except (ValueError, RecursionError):
                 pass
     fixed = _TRAILING_COMMA.sub(r"\1", s)
     if fixed != s:
         try:
-            value = json.loads(fixed)
+            value = _loads(fixed)
             out.warn("removed trailing commas from the JSON")
             return value
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     if len(s) < 200_000 and ("'" in s or "(" in s):
         try:
@@ -118,16 +158,17 @@ def load_json_lenient(text: str, out: Decoded) -> Any:
 def as_number(v: Any, what: str, out: Decoded) -> float | None:
     if isinstance(v, bool) or v is None:
         return None
-    if isinstance(v, (int, float)):
-        f = float(v)
-    elif isinstance(v, str):
-        try:
+    try:
+        if isinstance(v, (int, float)):
+            f = float(v)
+        elif isinstance(v, str):
             f = float(v.strip().replace(",", ""))
-        except ValueError:
+        else:
             return None
-        out.warn(f"{what}: numbers written as strings were read as numbers")
-    else:
+    except (ValueError, OverflowError):  # not a number, or an integer (from a Python literal) beyond floats
         return None
+    if isinstance(v, str):
+        out.warn(f"{what}: numbers written as strings were read as numbers")
     if not math.isfinite(f):
         return None
     return f
@@ -142,7 +183,9 @@ def _numbers(v: Any, n: int, what: str, out: Decoded) -> tuple[float, ...] | str
     for x in v:
         f = as_number(x, what, out)
         if f is None:
-            return f"{what} has a value that is not a finite number: {x!r}"
+            inf = isinstance(x, float) and math.isinf(x)  # Infinity, or a JSON integer of 309+ digits
+            return f"{what} has a value that is not a finite number: {clip(x)}" + (
+                " (infinite, or too many digits)" if inf else "")
         nums.append(f)
     return tuple(nums)
 
@@ -189,20 +232,23 @@ def as_point(v: Any, what: str, ctx: DecodeContext, out: Decoded) -> Point | str
     return tuple(vals)  # type: ignore[return-value]
 
 
+_SECOND = re.compile(r"[a-zA-Z_ ]*(-?\d+(?:\.\d*)?)\s*(?:s|sec|secs|seconds?)?")
+MAX_KEY_CHARS = 24  # longer keys are not seconds (and never reach int(), which refuses 4,300+ digits)
+
+
 def as_second(key: Any, out: Decoded) -> int | None:
     """A per-second key: '3' -> 3; '3.0', 3.2, '3s' are repaired with a warning."""
     s = str(key).strip()
+    m = _SECOND.fullmatch(s) if len(s) <= MAX_KEY_CHARS else None
+    if not m:
+        out.warn(f"ignored box under key {clip(key)}: not a second")
+        return None
     if s.isdigit():
         n = int(s)
         if str(n) != s:
             out.warn(f"second key {key!r} read as {n}")
         return n
-    m = re.fullmatch(r"[a-zA-Z_ ]*(-?\d+(?:\.\d*)?)\s*(?:s|sec|secs|seconds?)?", s)
-    if not m:
-        out.warn(f"ignored box under key {key!r}: not a second")
-        return None
-    f = float(m.group(1))
-    n = int(round(f))
+    n = int(round(float(m.group(1))))
     if n < 0:
         out.warn(f"ignored box under negative second {key!r}")
         return None
@@ -261,12 +307,17 @@ def _get(obj: dict, *keys: str) -> Any:
 # One decoder per payload type
 
 
+_LEADING_LETTER = re.compile(r"[\(\[]?([A-Z])[\)\].:](?:\s|$)")
+# "answer: B", "Option (C)": the colon or dash is optional, but written as a group so the spaces on
+# either side of it are never split two ways (which made "answer" + many spaces quadratic).
+_LETTER_AFTER_WORD = re.compile(r"\b(?i:option|answer(?:\s+is)?)\s*(?:[:\-]\s*)?\(?([A-Z])\b")
+
+
 def decode_option(text: str, ctx: DecodeContext, out: Decoded) -> Decoded:
     s = text.strip()
     m = re.fullmatch(r"[\(\[]?\s*([A-Za-z])\s*[\)\].:]?", s)
     if not m:
-        m = re.match(r"[\(\[]?([A-Z])[\)\].:](?:\s|$)", s) or re.search(
-            r"\b(?i:option|answer(?:\s+is)?)\s*[:\-]?\s*\(?([A-Z])\b", s)
+        m = _LEADING_LETTER.match(s) or _LETTER_AFTER_WORD.search(s)
         if not m:
             return out.fail(f"expected a single option letter such as 'B', got {s[:80]!r}" if s else "empty answer")
         out.warn("took the option letter out of a longer answer")
@@ -363,7 +414,10 @@ def decode_box(text: str, ctx: DecodeContext, out: Decoded) -> Decoded:
 
 
 # Streaming previews: complete '"3": [a, b, c, d]' items and a complete '"time": [s, e]'.
-_PARTIAL_BOX = re.compile(r"""["']?([^"'{},\s]+)["']?\s*:\s*\[([^\[\]]*)\]""")
+# A key starts after a delimiter and is at most MAX_KEY_CHARS long, so a long run of digits or
+# letters is read once, not once per position (the unbounded form was quadratic).
+_PARTIAL_BOX = re.compile(r"""(?<![^\s{,"'])["']?([^"'{},\s:\[\]]{1,%d})["']?\s*:\s*\[([^\[\]]*)\]"""
+                          % MAX_KEY_CHARS)
 _PARTIAL_TIME = re.compile(r"""["']time["']\s*:\s*\[([^\[\]]*)\]""")
 
 
@@ -396,6 +450,28 @@ def _decode_partial(text: str, ctx: DecodeContext, out: Decoded, with_span: bool
     return out
 
 
+def _missing_seconds(first: int, last: int, boxes: dict[int, Box], shown: int = 8) -> tuple[list[int], int]:
+    """The first ``shown`` seconds in ``first..last`` without a box, and how many there are in all.
+
+    Work is bounded by the number of boxes, not by the span: a span of 1e300 s must not hang.
+    """
+    inside = sum(1 for s in boxes if first <= s <= last)
+    total = max(0, last - first + 1) - inside
+    listed: list[int] = []
+    s = first
+    while len(listed) < min(shown, total):
+        if s not in boxes:
+            listed.append(s)
+        s += 1
+    return listed, total
+
+
+def _listed(seconds: list[int], total: int | None = None, shown: int = 8) -> str:
+    total = len(seconds) if total is None else total
+    head = ", ".join(map(str, seconds[:shown]))
+    return f"[{head}]" if total <= shown else f"[{head}, …] ({total} in all)"
+
+
 def decode_spatio_temporal(text: str, ctx: DecodeContext, out: Decoded) -> Decoded:
     if ctx.partial:
         return _decode_partial(text, ctx, out, with_span=True)
@@ -416,11 +492,10 @@ def decode_spatio_temporal(text: str, ctx: DecodeContext, out: Decoded) -> Decod
         return out.fail(boxes)
     outside = [s for s in boxes if not (math.floor(span[0]) <= s <= math.ceil(span[1]))]
     if outside:
-        out.warn(f"boxes at seconds {outside} lie outside the time span")
-    expected = [s for s in range(math.ceil(span[0]), math.floor(span[1]) + 1)]
-    missing = [s for s in expected if s not in boxes]
-    if missing:
-        out.warn(f"no box for seconds {missing} inside the span")
+        out.warn(f"boxes at seconds {_listed(outside)} lie outside the time span")
+    missing, n_missing = _missing_seconds(math.ceil(span[0]), math.floor(span[1]), boxes)
+    if n_missing:
+        out.warn(f"no box for seconds {_listed(missing, n_missing)} inside the span")
     out.payload = SpatioTemporal(span[0], span[1], boxes)
     return out
 

@@ -9,16 +9,24 @@ from onethinker.answer.answer import Answer, Phase
 from onethinker.answer.decode import DECODERS, GRID_EXTENT, STREAMING_PREVIEW, DecodeContext, Decoded, Extent
 from onethinker.tasks import VIDEO, Task, UnknownTaskError, get_task
 
-# Tags with any whitespace inside: "<think>", "< / think >", "</ANSWER >".
-_TAG = re.compile(r"<\s*(/?)\s*(think|answer)\s*>", re.IGNORECASE)
-# A tag cut off by the stream: "<", "</", "</ans", "< thi" at the very end of the text.
-_CUT_TAG = re.compile(r"<\s*/?\s*([a-zA-Z]*)\s*$")
+# Tags with any whitespace inside: "<think>", "< / think >", "</ANSWER >".  The slash and the spaces
+# after it form one optional group, so a '<' followed by many spaces is scanned once (two adjacent
+# "\s*" split the spaces every possible way: quadratic).
+_TAG = re.compile(r"<\s*(?:(/)\s*)?(think|answer)\s*>", re.IGNORECASE)
+_TAG_NAMES = ("think", "answer")
 
 
 def _strip_cut_tag(s: str) -> str:
-    m = _CUT_TAG.search(s)
-    if m and any(name.startswith(m.group(1).lower()) for name in ("think", "answer")):
-        return s[: m.start()]
+    """Drop a tag cut off by the stream at the very end: "<", "</", "</ans", "< thi"."""
+    i = s.rfind("<")
+    if i < 0:
+        return s
+    rest = s[i + 1 :].lstrip()
+    if rest.startswith("/"):
+        rest = rest[1:].lstrip()
+    rest = rest.rstrip()
+    if (rest == "" or (rest.isascii() and rest.isalpha())) and any(n.startswith(rest.lower()) for n in _TAG_NAMES):
+        return s[:i]
     return s
 
 
@@ -35,33 +43,41 @@ class Split:
 
 
 def split_response(text: str, final: bool = True) -> Split:
-    """Find reasoning and answer in ``text``; ``final=False`` while the model is still writing."""
+    """Find reasoning and answer in ``text``; ``final=False`` while the model is still writing.
+
+    The answer is the first ``<answer>…</answer>`` block, wherever it is: the block the reward scores
+    (see :func:`onethinker.rewards.extract_answer`), so what is shown is what is scored.  Every choice
+    below depends only on complete tags, which text appended later cannot change, so while streaming
+    the phase only moves forward: thinking → answering → done.
+    """
     warnings: list[str] = []
     tags = [(m.start(), m.end(), bool(m.group(1)), m.group(2).lower()) for m in _TAG.finditer(text)]
 
-    def first(name: str, closing: bool, after: int = 0):
-        return next((t for t in tags if t[3] == name and t[2] == closing and t[0] >= after), None)
+    def first(name: str, closing: bool, after: int = 0, before: int | None = None):
+        return next((t for t in tags if t[3] == name and t[2] == closing and t[0] >= after
+                     and (before is None or t[0] < before)), None)
 
-    t_open = first("think", False)
-    t_close = first("think", True, t_open[1] if t_open else 0)
-    a_open = first("answer", False, t_close[1] if t_close else (t_open[1] if t_open else 0))
+    t_close = first("think", True)
+    t_open = first("think", False, before=t_close[0] if t_close else None)
+    a_open = first("answer", False)
     a_close = first("answer", True, a_open[1]) if a_open else None
+    if a_open and first("answer", False, a_open[1]):
+        warnings.append("the response has several <answer> blocks; showing the first, the one that is scored")
 
     think_start = t_open[1] if t_open else 0
-    if t_close:
-        think = text[think_start : t_close[0]]
-        if not t_open:
+    ends = [t[0] for t in (t_close, a_open) if t and t[0] >= think_start]
+    if ends:
+        think = text[think_start : min(ends)]
+        if t_close and not t_open:
             warnings.append("missing <think> tag before the reasoning")
-    elif a_open:
-        think = text[think_start : a_open[0]]
-        warnings.append("reasoning has no </think> tag" if t_open else "missing <think>…</think> tags")
+        elif not t_close:
+            warnings.append("reasoning has no </think> tag" if t_open else "missing <think>…</think> tags")
     else:
         think = _strip_cut_tag(text[think_start:])
     think = think.strip()
 
     if a_open and a_close:
-        tail = text[a_close[1] :].strip()
-        if tail:
+        if text[a_close[1] :].strip():
             warnings.append("ignored text after </answer>")
         return Split("done", think, text[a_open[1] : a_close[0]].strip(), tuple(warnings), None, True)
     if a_open:
@@ -106,6 +122,9 @@ def parse(
     """
     if not isinstance(text, str):
         return Answer(task=str(task), phase="done", error=f"model output must be text, got {type(text).__name__}")
+    if data_type is not None and not isinstance(data_type, str):
+        return Answer(task=str(task), phase="done", raw=text,
+                      error=f"data_type must be text such as 'image' or 'video', got {type(data_type).__name__}")
     try:
         t = get_task(task, data_type)
     except UnknownTaskError as e:
@@ -129,4 +148,4 @@ def _parse(text: str, t: Task, data_type: str | None, final: bool, extent: Exten
         return Answer(**base, warnings=split.warnings)
     out = Decoded(warnings=list(split.warnings))
     DECODERS[t.payload](split.answer_text, DecodeContext(extent, video, streaming), out)
-    return Answer(**base, payload=out.payload, error=out.error, warnings=tuple(out.warnings))
+    return Answer(**base, payload=out.payload, error=out.error, warnings=out.all_warnings())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
@@ -18,18 +19,27 @@ import numpy as np
 # Strict number handling
 
 
+# Integers from JSON can be arbitrarily long, and one too large for a float is not a number.  The
+# all-int fast paths below take only integers in _LO.._HI (where integer and float arithmetic
+# agree exactly, and Python compares fastest); any other value goes through ``strict_number``.
+_LO, _HI = -(2**30 - 1), 2**30 - 1
+
+
 def strict_number(v: Any) -> float | None:
-    """A finite number, or a string that ``float`` reads as one; anything else is None."""
+    """A finite number, or a string that ``float`` reads as one; anything else is None.
+
+    An integer too large for a float is not a number (``float()`` raises on it).
+    """
     if isinstance(v, bool):
         return None
-    if isinstance(v, (int, float)):
-        f = float(v)
-    elif isinstance(v, str):
-        try:
+    try:
+        if isinstance(v, (int, float)):
             f = float(v)
-        except ValueError:
+        elif isinstance(v, str):
+            f = float(v)
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):
         return None
     return f if math.isfinite(f) else None
 
@@ -38,9 +48,14 @@ def strict_numbers(v: Any, n: int) -> tuple[float, ...] | Sequence[float] | None
     """Exactly ``n`` strict numbers in a list, else None."""
     if not isinstance(v, (list, tuple)) or len(v) != n:
         return None
-    # Fast path for what JSON gives almost always: plain ints, or floats whose sum is finite.
-    if all(type(x) is int or type(x) is float for x in v) and math.isfinite(sum(v)):
-        return v
+    # Fast path for what JSON gives almost always: plain ints and floats.  fsum converts each value
+    # to a float, so an integer beyond floats raises OverflowError; inf or nan give a non-finite sum
+    # (or ValueError); finite values whose sum overflows raise too and take the careful path.
+    try:
+        if all(type(x) is int or type(x) is float for x in v) and math.isfinite(math.fsum(v)):
+            return v
+    except (OverflowError, ValueError):
+        pass
     out = tuple(strict_number(x) for x in v)
     return None if None in out else out
 
@@ -56,14 +71,16 @@ def interval_iou(pred: Any, gt: Any) -> float:
         return 0.0
     inter = max(0.0, min(p[1], g[1]) - max(p[0], g[0]))
     union = max(p[1], g[1]) - min(p[0], g[0])
-    return inter / union if union > 1e-12 else 0.0
+    return inter / union if 1e-12 < union < math.inf else 0.0  # spans near ±1e308 overflow: inf/inf
 
 
 def box4(v: Any) -> Sequence[float] | None:
     """``strict_numbers(v, 4)`` with a fast path for the all-int lists JSON answers usually hold."""
     if type(v) is list and len(v) == 4:
         a, b, c, d = v
-        if type(a) is int and type(b) is int and type(c) is int and type(d) is int:
+        if (type(a) is int and type(b) is int and type(c) is int and type(d) is int
+                and _LO <= a <= _HI and _LO <= b <= _HI
+                and _LO <= c <= _HI and _LO <= d <= _HI):
             return v
     return strict_numbers(v, 4)
 
@@ -75,7 +92,11 @@ def box_iou(a: Any, b: Any) -> float:
         px1, py1, px2, py2 = a
         gx1, gy1, gx2, gy2 = b
         if not (type(px1) is int and type(py1) is int and type(px2) is int and type(py2) is int
-                and type(gx1) is int and type(gy1) is int and type(gx2) is int and type(gy2) is int):
+                and type(gx1) is int and type(gy1) is int and type(gx2) is int and type(gy2) is int
+                and _LO <= px1 <= _HI and _LO <= py1 <= _HI
+                and _LO <= px2 <= _HI and _LO <= py2 <= _HI
+                and _LO <= gx1 <= _HI and _LO <= gy1 <= _HI
+                and _LO <= gx2 <= _HI and _LO <= gy2 <= _HI):
             p, g = strict_numbers(a, 4), strict_numbers(b, 4)
             if p is None or g is None:
                 return 0.0
@@ -127,7 +148,8 @@ def three_points(v: Any) -> tuple[tuple[float, float], ...] | None:
         return None
     out = []
     for q in v:
-        if type(q) is list and len(q) == 2 and type(q[0]) is int and type(q[1]) is int:
+        if (type(q) is list and len(q) == 2 and type(q[0]) is int and type(q[1]) is int
+                and _LO <= q[0] <= _HI and _LO <= q[1] <= _HI):
             out.append((q[0], q[1]))
             continue
         xy = strict_numbers(q, 2)
@@ -276,43 +298,88 @@ def ocr_accuracy(reference: Any, hypothesis: Any) -> float:
 
 
 class _StemCachingTokenizer:
-    """rouge-score's default tokenisation with Porter stemming, memoising each word's stem."""
+    """rouge-score's default tokenisation with Porter stemming, memoising each word's stem.
+
+    Only words of up to ``CACHED_WORD_CHARS`` characters are memoised: a stuck model's 60,000-character
+    "word" is stemmed as usual but never kept, so the cache cannot grow to gigabytes.
+    """
+
+    CACHED_WORD_CHARS = 64
 
     def __init__(self) -> None:
         from nltk.stem import porter
         from rouge_score.tokenizers import DefaultTokenizer
 
         self._plain = DefaultTokenizer(use_stemmer=False)
-        self._stem = lru_cache(maxsize=1 << 16)(porter.PorterStemmer().stem)
+        self._stem_uncached = porter.PorterStemmer().stem
+        self._stem = lru_cache(maxsize=1 << 16)(self._stem_uncached)
 
     def tokenize(self, text: str) -> list[str]:
-        stem = self._stem
-        return [stem(t) if len(t) > 3 else t for t in self._plain.tokenize(text)]
+        stem, stem_long, n = self._stem, self._stem_uncached, self.CACHED_WORD_CHARS
+        return [(stem(t) if len(t) <= n else stem_long(t)) if len(t) > 3 else t for t in self._plain.tokenize(text)]
 
 
-_rouge_lock = threading.Lock()
-_rouge = None
+_tokenizer_lock = threading.Lock()
+_tokenizer: _StemCachingTokenizer | None = None
 
 
-def _rouge_scorer():
-    global _rouge
-    if _rouge is None:
-        with _rouge_lock:
-            if _rouge is None:
-                from rouge_score import rouge_scorer
+def _rouge_tokenizer() -> _StemCachingTokenizer:
+    global _tokenizer
+    if _tokenizer is None:
+        with _tokenizer_lock:
+            if _tokenizer is None:
+                _tokenizer = _StemCachingTokenizer()
+    return _tokenizer
 
-                _rouge = rouge_scorer.RougeScorer(
-                    ["rouge1", "rouge2", "rougeL"], use_stemmer=True, tokenizer=_StemCachingTokenizer()
-                )
-    return _rouge
+
+def _f_measure(overlap: int, n_hyp: int, n_ref: int) -> float:
+    precision, recall = overlap / max(n_hyp, 1), overlap / max(n_ref, 1)
+    return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+
+
+def _ngram_f(ref: list, hyp: list) -> float:
+    r, h = Counter(ref), Counter(hyp)
+    return _f_measure(sum(min(c, h[g]) for g, c in r.items()), len(hyp), len(ref))
+
+
+def lcs_length(a: Sequence, b: Sequence) -> int:
+    """Length of the longest common subsequence, bit-parallel (Hyyrö 2004).
+
+    One pass over the longer sequence with integer operations on a bit mask of the shorter one: a
+    60,000-token answer against a short reference costs milliseconds, where the DP table of
+    rouge-score fills len(a) × len(b) cells in Python.
+    """
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return 0
+    masks: dict = {}
+    for i, tok in enumerate(b):
+        masks[tok] = masks.get(tok, 0) | (1 << i)
+    full = (1 << len(b)) - 1
+    v, get = full, masks.get
+    for tok in a:
+        m = get(tok)
+        if m:
+            u = v & m
+            v = ((v + u) | (v - u)) & full
+    return len(b) - v.bit_count()
 
 
 def rouge_mean_f(reference: Any, hypothesis: Any) -> float:
-    """Mean of ROUGE-1, ROUGE-2 and ROUGE-L F-measures (Porter stemming)."""
+    """Mean of ROUGE-1, ROUGE-2 and ROUGE-L F-measures (Porter stemming), as rouge-score computes them.
+
+    rouge-score's own tokenisation and formulas, computed with counters and :func:`lcs_length`
+    (tests compare the two on random texts).
+    """
     if not isinstance(reference, str) or not isinstance(hypothesis, str):
         return 0.0
-    s = _rouge_scorer().score(reference, hypothesis)
-    return min(1.0, max(0.0, (s["rouge1"].fmeasure + s["rouge2"].fmeasure + s["rougeL"].fmeasure) / 3.0))
+    tok = _rouge_tokenizer()
+    ref, hyp = tok.tokenize(reference), tok.tokenize(hypothesis)
+    rouge1 = _ngram_f(ref, hyp)
+    rouge2 = _ngram_f(list(zip(ref, ref[1:])), list(zip(hyp, hyp[1:])))
+    rouge_l = _f_measure(lcs_length(ref, hyp), len(hyp), len(ref)) if ref and hyp else 0.0
+    return min(1.0, max(0.0, (rouge1 + rouge2 + rouge_l) / 3.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +411,22 @@ def math_equal(pred: Any, gt: Any) -> bool:
     """
     if not isinstance(pred, str) or not isinstance(gt, str) or not pred.strip() or not gt.strip():
         return False
+    if len(pred) > symbolic_limit(gt):
+        return _strip_math(pred).lower() == _strip_math(gt).lower()
     return _math_equal(pred, gt)
+
+
+def symbolic_limit(gt: str) -> int:
+    """The longest predicted answer that is compared symbolically with ``gt``.
+
+    math-verify's time grows faster than the text (hundreds of ms for 100 characters of brackets,
+    its 5 s timeout for a few thousand spaces), and a stuck model writes tens of thousands.  An
+    answer this much longer than the gold one is not an equivalent form; it is compared as text.
+    """
+    return max(MATH_SYMBOLIC_CHARS, 4 * len(gt))
+
+
+MATH_SYMBOLIC_CHARS = 100
 
 
 @lru_cache(maxsize=1 << 14)  # GRPO groups repeat the same final answers

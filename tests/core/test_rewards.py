@@ -3,6 +3,8 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from onethinker.answer import BoxAnswer, parse
 from onethinker.rewards import (
@@ -102,14 +104,40 @@ def test_open_ended_mean_rouge():
     assert rouge_mean_f("dog runs", "Dogs are running") > 0.3  # stemming makes dogs≈dog, running≈run
 
 
-def test_our_rouge_tokeniser_matches_rouge_score():
-    from rouge_score import rouge_scorer
+WORDS = st.sampled_from(["the", "runners", "running", "runs", "quick", "a", "cat", "cats", "3", "Über", "!", ",",
+                         "dog", "dogs", "door", "red", "is"])
+SENTENCE = st.lists(WORDS, max_size=30).map(" ".join)
 
-    ref = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+
+def test_our_rouge_matches_rouge_score():
     for a, b in [("The runners were running quickly", "a runner runs quick"),
                  ("Überraschung! 3 cats, 2 dogs.", "three cats and two dogs"), ("", "x")]:
-        s = ref.score(a, b)
-        assert rouge_mean_f(a, b) == pytest.approx(sum(v.fmeasure for v in s.values()) / 3)
+        assert rouge_mean_f(a, b) == pytest.approx(_rouge_score_mean(a, b), abs=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=SENTENCE, b=SENTENCE)
+def test_our_rouge_matches_rouge_score_on_random_texts(a, b):
+    assert rouge_mean_f(a, b) == pytest.approx(_rouge_score_mean(a, b), abs=1e-12)
+
+
+def _rouge_score_mean(a: str, b: str) -> float:
+    from rouge_score import rouge_scorer
+
+    s = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True).score(a, b)
+    return sum(v.fmeasure for v in s.values()) / 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.lists(st.integers(0, 4), max_size=40), b=st.lists(st.integers(0, 4), max_size=40))
+def test_bit_parallel_lcs_equals_the_table(a, b):
+    from onethinker.rewards.metrics import lcs_length
+
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i, x in enumerate(a, 1):
+        for j, y in enumerate(b, 1):
+            table[i][j] = table[i - 1][j - 1] + 1 if x == y else max(table[i - 1][j], table[i][j - 1])
+    assert lcs_length(a, b) == table[-1][-1] == lcs_length(b, a)
 
 
 @pytest.mark.parametrize("pred, truth, equal", [
