@@ -241,18 +241,18 @@ def as_second(key: Any, out: Decoded) -> int | None:
     s = str(key).strip()
     m = _SECOND.fullmatch(s) if len(s) <= MAX_KEY_CHARS else None
     if not m:
-        out.warn(f"ignored box under key {clip(key)}: not a second")
+        out.warn(f"ignored box under key {clip(key)}: not a whole-second key")
         return None
     if s.isdigit():
         n = int(s)
         if str(n) != s:
-            out.warn(f"second key {key!r} read as {n}")
+            out.warn(f"key {key!r} read as {n}")
         return n
     n = int(round(float(m.group(1))))
     if n < 0:
-        out.warn(f"ignored box under negative second {key!r}")
+        out.warn(f"ignored box under negative key {key!r}")
         return None
-    out.warn(f"second key {key!r} read as {n}")
+    out.warn(f"key {key!r} read as {n}")
     return n
 
 
@@ -270,12 +270,12 @@ def _boxes_by_second(v: Any, ctx: DecodeContext, out: Decoded) -> dict[int, Box]
         sec = as_second(key, out)
         if sec is None:
             continue
-        b = as_box(raw, f"box at second {key}", ctx, out)
+        b = as_box(raw, f"box at key {key}", ctx, out)
         if isinstance(b, str):
-            out.warn(f"ignored second {key}: {b}")
+            out.warn(f"ignored key {key}: {b}")
             continue
         if sec in boxes:
-            out.warn(f"second {sec} appears twice; kept the first box")
+            out.warn(f"key {sec} appears twice; kept the first box")
             continue
         boxes[sec] = b
     return dict(sorted(boxes.items()))
