@@ -1,0 +1,43 @@
+"""Small UI pieces several tabs use: the image upload, and showing a render's result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from gradio.events import Dependency
+
+class ImageInput(gr.Image):
+    """``gr.Image(type="filepath")`` that hands a file it cannot open to the handler.
+
+    Gradio's own preprocessing opens every upload with PIL and fails with a bare error on a damaged
+    or empty file; passing the path on lets the core say what is wrong with it, in the page.
+    """
+
+    is_template = True  # rendered by the frontend as a plain Image
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)
+        except Exception:
+            path = getattr(payload, "path", None)
+            if path is None:
+                raise
+            return str(path)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def skip() -> Any:
+    """Leave an output as it is."""
+    return gr.skip()
+
+
+def notes_markdown(title: str, lines: list[str] | tuple[str, ...]) -> str:
+    if not lines:
+        return ""
+    return f"**{title}**\n" + "\n".join(f"- {line}" for line in lines)
