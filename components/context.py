@@ -117,7 +117,10 @@ class ModelManager:
         self._name = self.model
         self._state = "not loaded"
         self._error: str | None = None
-        self.templates: PromptTemplates = DEFAULT_TEMPLATES
+        try:  # a template file inside a local model folder (checked again, loudly, when the model loads)
+            self.templates: PromptTemplates = DEFAULT_TEMPLATES if self.openai_url else _prompt_templates(self.model)
+        except ValueError:
+            self.templates = DEFAULT_TEMPLATES
 
     # -- what the page shows -------------------------------------------------------------------
     @property

@@ -14,7 +14,7 @@ import gradio as gr
 
 from components import views
 from components.context import AppContext, ModelUnavailable, Session
-from components.run import TEXT_EVERY_S, build_request
+from components.run import TEXT_EVERY_S, build_request, with_model_templates
 from onethinker.answer import parse
 from onethinker.engine import EngineError
 from onethinker.feedback import FeedbackError, Preference, Vote
@@ -71,6 +71,7 @@ def sample_two(ctx: AppContext, session: Session, req_args: dict, temperature: f
     try:
         req = build_request(ctx, **{**req_args, "temperature": float(temperature), "seed": None})
         backend = ctx.models.backend(lambda f, m: report(f, desc=m))
+        req = with_model_templates(ctx, req)
     except ModelUnavailable as e:
         yield (f"❌ {e}",) + keep
         return

@@ -94,9 +94,11 @@ def build_request(ctx: AppContext, image: str | None, video: str | None, task: s
     except (FeedbackError, ValueError) as e:
         raise InputError(f"the object's first-frame box cannot be used: {e}") from None
     try:
-        sampling = SamplingParams(temperature=float(temperature or 0.0), top_p=float(top_p or 1.0),
-                                  max_new_tokens=int(max_new_tokens or DEFAULT_MAX_NEW_TOKENS),
-                                  seed=None if seed in (None, "") else int(seed)).validate()
+        sampling = SamplingParams(
+            temperature=0.0 if temperature is None else float(temperature),
+            top_p=1.0 if top_p is None else float(top_p),
+            max_new_tokens=DEFAULT_MAX_NEW_TOKENS if max_new_tokens is None else int(max_new_tokens),
+            seed=None if seed in (None, "") else int(seed)).validate()
     except (TypeError, ValueError) as e:
         raise InputError(f"a sampling setting is not a number ({e})") from None
     vs = None
@@ -110,6 +112,13 @@ def build_request(ctx: AppContext, image: str | None, video: str | None, task: s
     return Request(q, t.id, options_list(options) if t.id == "multiple choice" else None, image=image or None,
                    video=video or None, sampling=sampling, templates=ctx.models.templates, video_sampling=vs,
                    image_max_pixels=img_max)
+
+
+def with_model_templates(ctx: AppContext, req: Request) -> Request:
+    """The request with the prompt templates of the model that will answer it (a fallback model may
+    ship its own), known only once the model is chosen."""
+    t = ctx.models.templates
+    return req if req.templates is t else dataclasses.replace(req, templates=t)
 
 
 def prompt_preview(ctx: AppContext, image, video, task, question, options, track_object=None, track_box=None) -> str:
@@ -157,6 +166,7 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
                answer="", overlay=None, video=None, thumbs=[], notes="", seen="", download=None)
     try:
         backend = ctx.models.backend(lambda f, m: report(f, desc=m))
+        req = with_model_templates(ctx, req)
         stream = backend.stream(req)
     except ModelUnavailable as e:
         session.pending = False
