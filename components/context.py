@@ -70,7 +70,8 @@ class ModelStatus:
     configured: str = ""  # the model the user asked for
 
     def markdown(self) -> str:
-        where = "local transformers" if self.backend == "transformers" else "OpenAI-compatible server"
+        where = {"transformers": "local transformers", "openai": "OpenAI-compatible server"}.get(self.backend,
+                                                                                             self.backend)
         if self.state == "fallback":
             return (f"**Model:** `{self.name}` (fallback, {where}).  The configured model `{self.configured}` "
                     f"could not be loaded: {self.error}  Answers come from the small fallback model.  "
@@ -135,7 +136,8 @@ class ModelManager:
                 name = getattr(self._backend, "model", None) or configured
             else:
                 name = self._name
-            return ModelStatus(name, self.kind, self._state, self._error, configured)
+            kind = self._backend.name if self._backend is not None else self.kind
+            return ModelStatus(name, kind, self._state, self._error, configured)
 
     # -- changing it ---------------------------------------------------------------------------
     def configure(self, model: str | None = None, openai_url: str | None = None,

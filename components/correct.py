@@ -96,7 +96,7 @@ class Edit:
             return None
         box = self.current_box()
         px = None if box is None else E.box_to_pixels(box, self.canvas)
-        boxes = [] if px is None else [{**px, "label": "answer", "color": (255, 150, 0)}]
+        boxes = [] if px is None else [{**px, "label": "answer"}]  # a colour tuple does not survive the round trip
         return {"image": self.canvas.image, "boxes": boxes}
 
     def points_picture(self):
@@ -260,7 +260,7 @@ def build(ctx: AppContext, page: Any) -> None:
         key = gr.Slider(0, 1, step=1, value=0, label="Second (track key)", visible=False, elem_id="correct-key")
         with gr.Group(visible=False) as box_group:
             annot = image_annotator(label="Box (drag a corner, or draw a new one)", single_box=True,
-                                    disable_edit_boxes=True, sources=[], image_type="numpy",
+                                    disable_edit_boxes=True, sources=[], image_type="numpy", height=420,
                                     show_download_button=False, elem_id="correct-box")
         with gr.Group(visible=False) as seg_group:
             with gr.Row():
@@ -284,8 +284,9 @@ def build(ctx: AppContext, page: Any) -> None:
             show_btn = gr.Button("Show corrected answer", elem_id="correct-show")
             save_btn = gr.Button("Save correction", variant="primary", elem_id="correct-save")
         status = gr.Markdown(elem_id="correct-status")
-        shown_img = gr.Image(label="Corrected answer drawn", interactive=False, elem_id="correct-shown")
-        shown_vid = gr.Video(label="Corrected answer drawn", interactive=False, elem_id="correct-shown-video")
+        shown_img = gr.Image(label="Corrected answer drawn", interactive=False, visible=False, elem_id="correct-shown")
+        shown_vid = gr.Video(label="Corrected answer drawn", interactive=False, visible=False,
+                             elem_id="correct-shown-video")
 
     cheap = dict(concurrency_id="edit", concurrency_limit=8, api_visibility="private")
     widgets = dict(zip(LOAD_KEYS, [summary, annot, points, timeline, key, box_group, seg_group, span_group, text,
@@ -361,7 +362,11 @@ def build(ctx: AppContext, page: Any) -> None:
         comp.change(on_span, [session, start_s, end_s], [timeline], **cheap)
     timeline.select(on_pick, [session, which], [start_s, end_s, timeline], **cheap)
     text.change(lambda s: edited(s), [session], None, **cheap)
-    show_btn.click(lambda s, t: confirm(ctx, s, t), [session, text], [status, shown_img, shown_vid],
+    def show(s: Session, t: str | None):
+        msg, image, video = confirm(ctx, s, t)
+        return msg, gr.update(value=image, visible=image is not None), gr.update(value=video, visible=video is not None)
+
+    show_btn.click(show, [session, text], [status, shown_img, shown_vid],
                    api_name="show_correction", concurrency_id="edit", concurrency_limit=8)
     save_btn.click(lambda s, k, c: save(ctx, s, k, c), [session, keep, comment], [status], api_name="save_correction",
                    concurrency_id="feedback", concurrency_limit=8)

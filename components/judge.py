@@ -38,6 +38,13 @@ def save(ctx: AppContext, session: Session, runs: list[Run], feedbacks: list[Any
     return "✅ Saved as record " + ", ".join(f"#{i}" for i in ids) + "."
 
 
+def describe(run: Run | None) -> str:
+    if run is None:
+        return "No run yet: run the model in the Run tab."
+    answer = (run.answer.answer_text or "(no answer)")[:300]
+    return f"The last run: **{run.task}** by `{run.model}` — answer `{answer}`"
+
+
 def vote(ctx: AppContext, session: Session, value: int, comment: str) -> str:
     run = session.run
     if run is None:
@@ -125,6 +132,7 @@ def build(ctx: AppContext, page: Any) -> None:
     session = page.session
     with gr.Tab("Judge", id="judge"):
         gr.Markdown("### Was the last run right?")
+        last_run = gr.Markdown("No run yet: run the model in the Run tab.", elem_id="vote-run")
         with gr.Row():
             up = gr.Button("👍 Right", elem_id="vote-up")
             down = gr.Button("👎 Wrong", elem_id="vote-down")
@@ -140,17 +148,18 @@ def build(ctx: AppContext, page: Any) -> None:
             with gr.Column():
                 chat_a = gr.Chatbot(label="A", reasoning_tags=[("<think>", "</think>")], height=260, elem_id="chat-a")
                 img_a = gr.Image(label="A drawn", interactive=False, elem_id="image-a")
-                vid_a = gr.Video(label="A drawn", interactive=False, elem_id="video-a")
+                vid_a = gr.Video(label="A drawn", interactive=False, visible=False, elem_id="video-a")
             with gr.Column():
                 chat_b = gr.Chatbot(label="B", reasoning_tags=[("<think>", "</think>")], height=260, elem_id="chat-b")
                 img_b = gr.Image(label="B drawn", interactive=False, elem_id="image-b")
-                vid_b = gr.Video(label="B drawn", interactive=False, elem_id="video-b")
+                vid_b = gr.Video(label="B drawn", interactive=False, visible=False, elem_id="video-b")
         with gr.Row():
             pref_buttons = [gr.Button(label, elem_id=f"pref-{CHOICES[label]}") for label in CHOICES]
         pref_comment = gr.Textbox(label="Comment (optional)", elem_id="pref-comment")
         pref_status = gr.Markdown(elem_id="pref-status")
 
     cheap = dict(concurrency_id="feedback", concurrency_limit=8)
+    page.run_event.then(lambda s: describe(s.run), [session], [last_run], api_visibility="private", queue=False)
     up.click(lambda s, c: vote(ctx, s, 1, c), [session, vote_comment], [vote_status], api_name="vote_up", **cheap)
     down.click(lambda s, c: vote(ctx, s, -1, c), [session, vote_comment], [vote_status], api_name="vote_down",
                **cheap)
@@ -161,7 +170,11 @@ def build(ctx: AppContext, page: Any) -> None:
     form, names = page.run_form, page.run_form_names
 
     def sample_fn(s: Session, t: float, *values, progress=gr.Progress()):
-        yield from sample_two(ctx, s, dict(zip(names, values)), t, progress)
+        for out in sample_two(ctx, s, dict(zip(names, values)), t, progress):
+            if len(out) == 7 and not isinstance(out[4], dict):  # the drawings: a video panel only for videos
+                out = (*out[:4], gr.update(value=out[4], visible=out[4] is not None), out[5],
+                       gr.update(value=out[6], visible=out[6] is not None))
+            yield out
 
     sample_btn.click(sample_fn, [session, temp, *form], [sample_status, chat_a, chat_b, img_a, vid_a, img_b, vid_b],
                      api_name="sample_two", concurrency_id="model", concurrency_limit=1)

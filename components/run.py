@@ -293,7 +293,7 @@ def build(ctx: AppContext, page: Any) -> None:
                     track_object = gr.Textbox(label="Object to track (words)", placeholder="the red circle",
                                               elem_id="run-track-object")
                     track_box = image_annotator(label="…or draw its box on the first frame", single_box=True,
-                                                disable_edit_boxes=True, sources=[], image_type="numpy",
+                                                disable_edit_boxes=True, sources=[], image_type="numpy", height=300,
                                                 show_download_button=False, elem_id="run-track-box")
                 truth = gr.Textbox(label="Reference answer (optional): scores the run and is drawn beside it",
                                    placeholder='{"boxes": [100, 200, 400, 800]}', elem_id="run-truth")
@@ -321,16 +321,17 @@ def build(ctx: AppContext, page: Any) -> None:
                 chat = gr.Chatbot(label="Reasoning and answer", reasoning_tags=[("<think>", "</think>")], height=320,
                                   elem_id="run-chat")
                 answer = gr.Textbox(label="Answer", interactive=False, elem_id="run-answer")
-                overlay = gr.Image(label="Answer drawn on the media", interactive=False, format="png",
+                overlay = gr.Image(label="Answer drawn on the media", interactive=False, format="png", visible=False,
                                    elem_id="run-overlay")
-                video_out = gr.Video(label="Answer drawn on the video", interactive=False, elem_id="run-video-out")
-                thumbs = gr.Gallery(label="Start, middle and end of the span", columns=3, height=160,
+                video_out = gr.Video(label="Answer drawn on the video", interactive=False, visible=False,
+                                     elem_id="run-video-out")
+                thumbs = gr.Gallery(label="Start, middle and end of the span", columns=3, height=160, visible=False,
                                     elem_id="run-thumbs")
                 notes = gr.Markdown(elem_id="run-notes")
                 with gr.Accordion("What the model saw", open=False):
                     seen = gr.Markdown(elem_id="run-seen")
                 download = gr.File(label="Download this run (JSON: raw text, parsed answer, what was sent, settings)",
-                                   interactive=False, elem_id="run-download")
+                                   interactive=False, visible=False, elem_id="run-download")
         gr.Examples(_example_rows(ctx), [image, video, task, question, options, track_object, truth],
                     outputs=[prompt], fn=lambda *v: prompt_preview(ctx, *v[:6]), cache_examples=True,
                     cache_mode="lazy", label="Examples (one per task, made by examples/make_media.py)",
@@ -342,6 +343,12 @@ def build(ctx: AppContext, page: Any) -> None:
             max_frames, max_px, img_px]
     names = ["image", "video", "task", "question", "options", "track_object", "track_box", "temperature", "top_p",
              "max_new_tokens", "seed", "fps", "max_frames", "max_pixels", "image_max_pixels"]
+
+    def shown(key: str, value: Any) -> Any:
+        """Panels that are empty for most tasks appear only when they have something to show."""
+        if key in ("overlay", "video", "thumbs", "download"):
+            return gr.update(value=value, visible=value not in (None, []))
+        return value
 
     def on_media(img, vid, current):
         choices = task_choices(img, vid)
@@ -370,7 +377,7 @@ def build(ctx: AppContext, page: Any) -> None:
     def run_fn(s: Session, truth_text: str, *values, progress=gr.Progress()):
         args = dict(zip(names, values))
         for update in run_stream(ctx, s, args, truth_text, progress):
-            yield {outs[k]: v for k, v in update.items()}
+            yield {outs[k]: shown(k, v) for k, v in update.items()}
 
     def stop_fn(s: Session):
         return s.stop()

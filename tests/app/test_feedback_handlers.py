@@ -79,8 +79,7 @@ def test_box_correction_dragged_in_pixels_is_saved_on_the_grid(ctx, examples):
     s = ran(ctx, examples["spatial grounding"])
     loaded = correct.start(s)
     value = loaded["annot"]
-    assert value["boxes"][0] == {**box_to_pixels(s.run.answer.payload.box, s.edit.canvas), "label": "answer",
-                                 "color": (255, 150, 0)}
+    assert value["boxes"][0] == {**box_to_pixels(s.run.answer.payload.box, s.edit.canvas), "label": "answer"}
     w, h = s.edit.canvas.width, s.edit.canvas.height  # 320 × 240
     s.edit.set_box({"boxes": [{"xmin": 32, "ymin": 24, "xmax": 160, "ymax": 240}]})
     assert "Show corrected answer" in correct.save(ctx, s, False, "")  # confirm first
