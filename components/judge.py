@@ -160,17 +160,23 @@ def build(ctx: AppContext, page: Any) -> None:
 
     cheap = dict(concurrency_id="feedback", concurrency_limit=8)
     page.run_event.then(lambda s: describe(s.run), [session], [last_run], api_visibility="private", queue=False)
-    up.click(lambda s, c: vote(ctx, s, 1, c), [session, vote_comment], [vote_status], api_name="vote_up", **cheap)
-    down.click(lambda s, c: vote(ctx, s, -1, c), [session, vote_comment], [vote_status], api_name="vote_down",
-               **cheap)
+    up.click(lambda s, comment: vote(ctx, s, 1, comment), [session, vote_comment], [vote_status],
+             api_name="vote_up", **cheap)
+    down.click(lambda s, comment: vote(ctx, s, -1, comment), [session, vote_comment], [vote_status],
+               api_name="vote_down", **cheap)
     for btn, label in zip(pref_buttons, CHOICES):
-        btn.click(lambda s, c, _l=label: prefer(ctx, s, _l, c), [session, pref_comment], [pref_status],
+        btn.click(lambda s, comment, _l=label: prefer(ctx, s, _l, comment), [session, pref_comment], [pref_status],
                   api_name=f"prefer_{CHOICES[label]}", **cheap)
 
     form, names = page.run_form, page.run_form_names
 
-    def sample_fn(s: Session, t: float, *values, progress=gr.Progress()):
-        for out in sample_two(ctx, s, dict(zip(names, values)), t, progress):
+    def sample_fn(s: Session, temperature: float, image: str | None, video: str | None, task: str, question: str,
+                  options: str, track_object: str, track_box: dict | None, temperature_run: float, top_p: float,
+                  max_new_tokens: int, seed: int | None, fps: float, max_frames: int, max_pixels: int,
+                  image_max_pixels: int, progress=gr.Progress()):
+        values = dict(locals(), temperature=temperature_run)
+        args = {n: values[n] for n in names}
+        for out in sample_two(ctx, s, args, temperature, progress):
             if len(out) == 7 and not isinstance(out[4], dict):  # the drawings: a video panel only for videos
                 out = (*out[:4], gr.update(value=out[4], visible=out[4] is not None), out[5],
                        gr.update(value=out[6], visible=out[6] is not None))

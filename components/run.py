@@ -347,7 +347,7 @@ def build(ctx: AppContext, page: Any) -> None:
     def shown(key: str, value: Any) -> Any:
         """Panels that are empty for most tasks appear only when they have something to show."""
         if key in ("overlay", "video", "thumbs", "download"):
-            return gr.update(value=value, visible=value not in (None, []))
+            return gr.update(value=value, visible=value is not None and not (isinstance(value, list) and not value))
         return value
 
     def on_media(img, vid, current):
@@ -374,9 +374,13 @@ def build(ctx: AppContext, page: Any) -> None:
         s.pending, s.stop_requested = True, False
         return s
 
-    def run_fn(s: Session, truth_text: str, *values, progress=gr.Progress()):
-        args = dict(zip(names, values))
-        for update in run_stream(ctx, s, args, truth_text, progress):
+    def run_fn(s: Session, truth: str, image: str | None, video: str | None, task: str, question: str, options: str,
+               track_object: str, track_box: dict | None, temperature: float, top_p: float, max_new_tokens: int,
+               seed: int | None, fps: float, max_frames: int, max_pixels: int, image_max_pixels: int,
+               progress=gr.Progress()):
+        values = locals()
+        args = {n: values[n] for n in names}
+        for update in run_stream(ctx, s, args, truth, progress):
             yield {outs[k]: shown(k, v) for k, v in update.items()}
 
     def stop_fn(s: Session):
