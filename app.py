@@ -20,22 +20,27 @@ if not _analytics_opt_in(sys.argv):
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from components import admin, correct, judge, run, settings  # noqa: E402
-from components.context import DEFAULT_FALLBACK, AppContext, Settings  # noqa: E402
-from components.page import build_page, launch_options  # noqa: E402
-from onethinker.engine import DEFAULT_MODEL_ID  # noqa: E402
+from onethinker.engine import DEFAULT_MODEL_ID  # noqa: E402  (light: no torch, no gradio)
 
-# The page's tabs, in order; a new tab is one more entry (e.g. ``inspect.build`` from components/inspect.py).
-TABS = [
-    run.build,
-    judge.build,
-    correct.build,
-    settings.build,
-    admin.build,
-]
+ROOT = Path(__file__).resolve().parent
+DEFAULT_FALLBACK = ROOT / "models" / "onethinker-nano"
+
+# The page's tabs, in order: modules of components/ with ``build(ctx, page)``; a new tab is one more line.
+TABS = (
+    "run",
+    "judge",
+    "correct",
+    "settings",
+    "admin",
+)
+
+
+def tab_builders(names=TABS) -> list:
+    return [importlib.import_module(f"components.{name}").build for name in names]
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -86,7 +91,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace):
+    from components.context import Settings
+
     if bool(args.admin_user) != bool(args.admin_password):
         raise SystemExit("app.py: --admin-user and --admin-password go together (give both or neither)")
     fallback = None if (args.fallback_model or "").lower() in ("", "none") else args.fallback_model
@@ -98,13 +105,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
         admin_password=args.admin_password, load_at_start=args.load_at_start)
 
 
-def build_demo(ctx: AppContext | None = None, tabs=TABS):
-    """The Blocks app for ``ctx`` (default: the default settings)."""
-    return build_page(ctx or AppContext(Settings()), tabs)
+def build_demo(ctx=None, tabs=TABS):
+    """The Blocks app for ``ctx`` (an ``AppContext``; default: the default settings)."""
+    from components.context import AppContext, Settings
+    from components.page import build_page
+
+    return build_page(ctx or AppContext(Settings()), tab_builders(tabs))
 
 
 def main(argv: list[str] | None = None, *, prevent_thread_lock: bool = False):
     args = parser().parse_args(argv)
+    from components.context import AppContext
+    from components.page import launch_options
+
     ctx = AppContext(settings_from(args))
     demo = build_demo(ctx)
     if args.load_at_start:
@@ -114,7 +127,7 @@ def main(argv: list[str] | None = None, *, prevent_thread_lock: bool = False):
     return demo
 
 
-def _load_quietly(ctx: AppContext) -> None:
+def _load_quietly(ctx) -> None:
     from components.context import ModelUnavailable
 
     try:

@@ -22,7 +22,6 @@ from onethinker.tasks import DEFAULT_TEMPLATES, PromptTemplates, load_prompt_tem
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples" / "app"
-DEFAULT_FALLBACK = ROOT / "models" / "onethinker-nano"
 TEMPLATE_FILES = ("prompt_templates.json", "prompt_templates.yaml", "prompt_templates.yml")
 
 Progress = Callable[[float, str], None]

@@ -12,7 +12,7 @@ from gradio_client import Client, handle_file
 from gradio_client.utils import Status
 
 import app
-from components.page import build_page, launch_options
+from components.page import launch_options
 from tests.app.conftest import make_ctx
 from tests.app.replay_backend import ReplayBackend
 
@@ -23,7 +23,7 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("served")
     backend = ReplayBackend(chunk=4, delay=0.004)
     ctx = make_ctx(tmp, backend, max_output_files=6)
-    demo = build_page(ctx, app.TABS)
+    demo = app.build_demo(ctx)
     opts = launch_options(ctx, "127.0.0.1", None)
     demo.launch(**opts, prevent_thread_lock=True, quiet=True)
     yield demo.local_url.rstrip("/"), ctx, backend
