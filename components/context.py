@@ -138,6 +138,11 @@ class ModelManager:
             kind = self._backend.name if self._backend is not None else self.kind
             return ModelStatus(name, kind, self._state, self._error, configured)
 
+    @property
+    def ready(self) -> bool:
+        """A backend is set up (a local model loaded, or a server checked): a run starts at once."""
+        return self._backend is not None and self._state in ("ready", "fallback")
+
     # -- changing it ---------------------------------------------------------------------------
     def configure(self, model: str | None = None, openai_url: str | None = None,
                   openai_model: str | None = None, check: bool = True) -> ModelStatus:
@@ -352,6 +357,10 @@ class AppContext:
             kw = {"checkpoint": self.settings.sam_checkpoint} if self.settings.sam_checkpoint else {}
             self._segmenter = get_segmenter(name, **kw)
         return self._segmenter
+
+    def use_segmenter(self, segmenter, name: str) -> None:
+        """Draw masks with an already-made segmentation backend (tests, benchmarks)."""
+        self.settings.segmenter, self._segmenter = name, segmenter
 
     def set_segmenter(self, name: str, checkpoint: str | None = None) -> None:
         self.settings.segmenter, self.settings.sam_checkpoint = name or "none", checkpoint or None

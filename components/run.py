@@ -162,19 +162,22 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
         session.pending = session.stop_requested = False
         yield _out(status="⏹ stopped before the run started")
         return
-    yield _out(status=f"⏳ preparing · {ctx.models.status().name}", chat=views.chat_messages(req.question, None),
-               answer="", overlay=None, video=None, thumbs=[], notes="", seen="", download=None)
+    clear = dict(overlay=None, video=None, thumbs=[], notes="", seen="", download=None)
+    if not ctx.models.ready:  # loading takes a while: say so at once (and clear the last run's outputs)
+        yield _out(status=f"⏳ loading the model · {ctx.models.status().name}",
+                   chat=views.chat_messages(req.question, None), answer="", **clear)
+        clear = {}
     try:
         backend = ctx.models.backend(lambda f, m: report(f, desc=m))
         req = with_model_templates(ctx, req)
-        stream = backend.stream(req)
+        stream = backend.stream(req)  # started before anything else is sent: the first token is not delayed
     except ModelUnavailable as e:
         session.pending = False
-        yield _out(status=f"❌ {e}")
+        yield _out(status=f"❌ {e}", **clear)
         return
     except (EngineError, MediaError) as e:
         session.pending = False
-        yield _out(status=f"⚠️ {e}")
+        yield _out(status=f"⚠️ {e}", **clear)
         return
     session.stream = stream
     model = stream.sent.model
@@ -193,7 +196,8 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
             last_text = now
             ans = parse(stream.text, stream.sent.task, data_type=stream.sent.data_type, final=False)
             update = _out(status=rate.line(ans.phase, model), chat=views.chat_messages(req.question, ans),
-                          answer=ans.answer_text or "")
+                          answer=ans.answer_text or "", **clear)
+            clear = {}
             if ans.payload is not None and ans.payload != drawn and now - last_pic >= PREVIEW_EVERY_S and media:
                 try:
                     if source is None and media[1] == VIDEO:

@@ -12,11 +12,14 @@ import time
 from typing import Any
 
 from onethinker.answer import Answer
-from onethinker.engine import Request, Sent
+from onethinker.engine import Request, Sent, gpu
 from onethinker.payloads import TimeSpan
 from onethinker.render import RenderOptions, RenderResult, render
 from onethinker.runs import Run
 from onethinker.tasks import IMAGE, VIDEO, get_task
+
+# Segmentation models run on the GPU: on a ZeroGPU Space that work must sit inside @spaces.GPU (a no-op elsewhere)
+render_with_masks = gpu(render, duration=int(os.environ.get("ONETHINKER_GPU_DURATION", "120")))
 
 PHASE_WORDS = {"thinking": "thinking", "answering": "answering", "done": "done"}
 
@@ -107,8 +110,9 @@ def render_run(run: Run, out_dir: str, truth: Answer | None = None, segmenter: A
         return None
     seg = segmenter if get_task(run.task, run.data_type).reward.startswith("segmentation") else None
     gt = truth if truth is not None and truth.payload is not None else None
-    return render(run.answer, media[0], truth=gt, options=RenderOptions(out_dir=out_dir), segmenter=seg,
-                  progress=progress)
+    draw = render if seg is None else render_with_masks
+    return draw(run.answer, media[0], truth=gt, options=RenderOptions(out_dir=out_dir), segmenter=seg,
+                progress=progress)
 
 
 def overlay_views(res: RenderResult | None) -> tuple[Any, Any, list]:

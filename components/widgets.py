@@ -1,4 +1,4 @@
-"""Small UI pieces several tabs use: the image upload, and showing a render's result."""
+"""Widgets the app needs beyond gradio's own."""
 
 from __future__ import annotations
 
@@ -24,14 +24,3 @@ class ImageInput(gr.Image):
             if path is None:
                 raise
             return str(path)
-
-
-def skip() -> Any:
-    """Leave an output as it is."""
-    return gr.skip()
-
-
-def notes_markdown(title: str, lines: list[str] | tuple[str, ...]) -> str:
-    if not lines:
-        return ""
-    return f"**{title}**\n" + "\n".join(f"- {line}" for line in lines)

@@ -144,3 +144,13 @@ def test_switching_to_the_tiny_model_without_a_restart(served, examples, tiny_mo
         assert out[0].startswith("✅ done") and "5 tokens" in out[0] and tiny_model_dir in out[0]
     finally:
         ctx.models.use(backend, backend.model)
+
+
+def test_an_empty_upload_gets_a_clear_message_in_the_page(served, examples, tmp_path):
+    url, ctx, _ = served
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    c = Client(url, verbose=False)
+    out = c.predict(**run_args(examples, "spatial grounding", image=handle_file(str(empty))), api_name="/run")
+    assert out[0].startswith("⚠️") and "empty (0 bytes)" in out[0]
+    assert c.predict(**run_args(examples, "numerical"), api_name="/run")[0].startswith("✅")  # still serving

@@ -170,3 +170,21 @@ def test_views_chat_and_seen():
     assert views.chat_messages("q", thinking)[-1]["content"] == "<think>hm"
     done = Answer("numerical", "done", think="", answer_text="3")
     assert views.chat_messages("q", done)[-1]["content"] == "3"
+
+
+def test_segmentation_masks_come_from_the_configured_segmenter(ctx, examples):
+    from onethinker.segment.sam1 import SamV1Segmenter
+    from tests.segment.tiny import tiny_sam1
+
+    ctx.use_segmenter(SamV1Segmenter(model=tiny_sam1(), device="cpu"), "segment-anything")
+    s = Session()
+    last = run_all(ctx, s, form(examples["segmentation-image"]))[-1]
+    assert s.render.segmentation is not None and "mask_area" in s.render.metrics
+    assert "no segmentation backend" not in last["notes"]
+
+
+def test_drawing_a_video_reports_progress(ctx, examples):
+    calls = []
+    s = Session()
+    list(R.run_stream(ctx, s, form(examples["tracking"]), "", lambda f, desc=None: calls.append((f, desc))))
+    assert calls and calls[-1] == (1.0, "drawing the overlay") and len(calls) >= 10
