@@ -16,7 +16,8 @@ the client (``gradio_client``) and the baseline run here.
    to the engine's tokens per second (the app sends at most ~12 text updates a second).
 3. Memory and disk over many runs: the app process's resident memory, its output folder and gradio's
    cache after 10 and after ``--runs`` runs of a rendered task (tracking on the example video, on the
-   replay test double, so every run encodes an H.264 overlay).  Goal: flat.
+   replay test double, so every run encodes an H.264 overlay), with the output cap set to 40 files
+   (the default is 200 files or 2 GB) so that it is reached.  Goal: flat.
 """
 
 from __future__ import annotations
