@@ -22,7 +22,7 @@ from onethinker.media.probe import MediaError
 from onethinker.payloads import BoxAnswer, SegmentationPrompt, SpatioTemporal, TimeSpan, Track
 from onethinker.render import RenderOptions, render
 from onethinker.runs import Run, make_record
-from onethinker.tasks import IMAGE, VIDEO, get_task
+from onethinker.tasks import VIDEO, get_task
 
 EDITORS = {BoxAnswer: "box", Track: "track", SpatioTemporal: "track", TimeSpan: "span", SegmentationPrompt: "seg"}
 

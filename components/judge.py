@@ -109,6 +109,8 @@ def sample_two(ctx: AppContext, session: Session, req_args: dict, temperature: f
         except EngineError as e:
             error = str(e)
         finally:
+            if not stream.done:
+                stream.close()
             session.stream = None
         run = Run.from_stream(req, stream, error)
         runs.append(run)

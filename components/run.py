@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from typing import Any
 
 import gradio as gr
@@ -214,6 +215,8 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
     except EngineError as e:
         error = str(e)
     finally:
+        if not stream.done:  # the page went away (or gradio cancelled the event): free the model now
+            stream.close()
         session.stream = None
         session.pending = session.stop_requested = False
     run = Run.from_stream(req, stream, error)
@@ -336,10 +339,12 @@ def build(ctx: AppContext, page: Any) -> None:
                     seen = gr.Markdown(elem_id="run-seen")
                 download = gr.File(label="Download this run (JSON: raw text, parsed answer, what was sent, settings)",
                                    interactive=False, visible=False, elem_id="run-download")
-        gr.Examples(_example_rows(ctx), [image, video, task, question, options, track_object, truth],
-                    outputs=[prompt], fn=lambda *v: prompt_preview(ctx, *v[:6]), cache_examples=True,
-                    cache_mode="lazy", label="Examples (one per task, made by examples/make_media.py)",
-                    examples_per_page=13)
+        with warnings.catch_warnings():  # some examples have no image or no video: expected, not a problem
+            warnings.filterwarnings("ignore", message="Examples will be cached but not all input components")
+            gr.Examples(_example_rows(ctx), [image, video, task, question, options, track_object, truth],
+                        outputs=[prompt], fn=lambda *v: prompt_preview(ctx, *v[:6]), cache_examples=True,
+                        cache_mode="lazy", label="Examples (one per task, made by examples/make_media.py)",
+                        examples_per_page=13)
 
     outs = {"status": status, "chat": chat, "answer": answer, "overlay": overlay, "video": video_out,
             "thumbs": thumbs, "notes": notes, "seen": seen, "download": download}

@@ -188,3 +188,16 @@ def test_drawing_a_video_reports_progress(ctx, examples):
     s = Session()
     list(R.run_stream(ctx, s, form(examples["tracking"]), "", lambda f, desc=None: calls.append((f, desc))))
     assert calls and calls[-1] == (1.0, "drawing the overlay") and len(calls) >= 10
+
+
+def test_a_page_that_goes_away_frees_the_model(tmp_path, examples):
+    backend = ReplayBackend(chunk=2, delay=0.005)
+    ctx = make_ctx(tmp_path, backend)
+    s = Session()
+    gen = R.run_stream(ctx, s, form(examples["captioning"]))
+    for u in gen:
+        if s.stream is not None and len(u.get("chat", [])) == 2:
+            stream = s.stream
+            break
+    gen.close()  # what gradio does when the browser leaves or the event is cancelled
+    assert stream.done and stream.cancelled and s.stream is None and s.run is None
