@@ -122,6 +122,9 @@ class Edit:
         if self.canvas is None:
             return
         boxes = (value or {}).get("boxes") or []
+        current = self.current_box()
+        if boxes and current is not None and _same_pixels(boxes[-1], E.box_to_pixels(current, self.canvas)):
+            return  # the box as shown, unmoved: keep its exact grid values (pixels are coarser than the grid)
         grid = E.box_from_pixels(boxes[-1], self.canvas) if boxes else None
         if self.kind == "track":
             if grid is None:
@@ -147,7 +150,9 @@ class Edit:
         return True
 
     def set_span(self, start: float | None, end: float | None) -> None:
-        self.span = (float(start or 0.0), float(end or 0.0))
+        """A missing number (a field being typed) keeps the current value."""
+        old = self.span or (0.0, 0.0)
+        self.span = (old[0] if start is None else float(start), old[1] if end is None else float(end))
         if self.kind == "span" and self.duration:
             self.picker = E.span_picker(self.duration, self.span)
 
@@ -163,6 +168,10 @@ class Edit:
         return E.corrected(self.task, self.run.data_type, text=text, box=self.box, boxes=self.boxes,
                            span=self.span, positive=self.positive, negative=self.negative, time=self.time,
                            n_options=len(self.run.request.options or ()))
+
+
+def _same_pixels(box: dict, shown: dict | None) -> bool:
+    return shown is not None and all(round(float(box.get(k, -1))) == shown[k] for k in shown)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -357,11 +366,13 @@ def build(ctx: AppContext, page: Any) -> None:
     key.release(on_key, [session, key], [annot], **cheap)
     points.select(on_click, [session, sign], [points, status], **cheap)
     clear_pts.click(on_clear, [session], [points], **cheap)
-    seg_time.change(on_seg_time, [session, seg_time], [annot, points], **cheap)
+    # user edits only (.input / .submit / .blur): the values set when an editor opens must not echo back
+    for ev in (seg_time.submit, seg_time.blur):
+        ev(on_seg_time, [session, seg_time], [annot, points], **cheap)
     for comp in (start_s, end_s):
-        comp.change(on_span, [session, start_s, end_s], [timeline], **cheap)
+        comp.input(on_span, [session, start_s, end_s], [timeline], **cheap)
     timeline.select(on_pick, [session, which], [start_s, end_s, timeline], **cheap)
-    text.change(lambda s: edited(s), [session], None, **cheap)
+    text.input(lambda s: edited(s), [session], None, **cheap)
     def show(s: Session, t: str | None):
         msg, image, video = confirm(ctx, s, t)
         return msg, gr.update(value=image, visible=image is not None), gr.update(value=video, visible=video is not None)

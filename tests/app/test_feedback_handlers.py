@@ -227,3 +227,14 @@ def test_admin_counts_recent_and_exports(tmp_path, examples):
         assert msg.startswith(f"✅ {fmt} export")
         names = zipfile.ZipFile(path).namelist()
         assert f"{fmt}/export.json" in names and any(n.startswith(f"{fmt}/media/") and not n.endswith("/") for n in names) == (fmt != "dpo")
+
+
+def test_an_unmoved_box_keeps_its_exact_grid_values(ctx, examples):
+    """The editor works in pixels (coarser than the grid): echoing the shown box back changes nothing."""
+    s = ran(ctx, examples["tracking"])  # a 192 × 144 video: one pixel is ~5 grid units
+    correct.start(s)
+    s.edit.boxes[2] = (33.0, 600.0, 179.0, 795.0)  # not on the pixel lattice: 33 → 6 px → 31 on the way back
+    before = dict(s.edit.boxes)
+    s.edit.set_key(2)
+    s.edit.set_box(s.edit.annotator_value())
+    assert s.edit.boxes == before
