@@ -208,7 +208,9 @@ def start(session: Session) -> dict[str, Any]:
         "seg_group": gr.update(visible=e.kind == "seg"),
         "span_group": gr.update(visible=e.span is not None),
         "text": gr.update(visible=e.kind == "text", value=text),
-        "start": span[0], "end": span[1], "seg_time": e.time if e.time is not None else 0.0,
+        "start": span[0], "end": span[1],
+        "seg_time": gr.update(value=e.time if e.time is not None else 0.0,
+                              visible=e.media is not None and e.media[1] == VIDEO),
     }
 
 

@@ -290,8 +290,10 @@ def build(ctx: AppContext, page: Any) -> None:
                     image = ImageInput(type="filepath", label="Image", sources=["upload", "clipboard"], height=260,
                                        elem_id="run-image")
                     video = gr.Video(label="Video", sources=["upload"], height=260, elem_id="run-video")
+                # custom values pass gradio's own check: an example may set its task before the media it
+                # brings has narrowed the list; the engine refuses a task that does not fit, in words
                 task = gr.Dropdown(task_choices(None, None), value="spatial grounding", label="Task",
-                                   elem_id="run-task")
+                                   allow_custom_value=True, elem_id="run-task")
                 question = gr.Textbox(label="Question", lines=2, placeholder="Where is the blue square?",
                                       elem_id="run-question")
                 options = gr.Textbox(label="Options (one per line, e.g. 'A. red')", lines=4, visible=False,

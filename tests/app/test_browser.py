@@ -201,3 +201,18 @@ def test_admin_panel_is_absent_until_signed_in(page, served):
     other.wait_for_selector("#admin-sign-in")
     assert other.locator("#admin-panel").count() == 0
     other.close()
+
+
+def test_examples_switch_between_video_and_image_tasks(page):
+    """An example brings its own media and task: a video task, then an image task, each runs."""
+    page.get_by_text("When is the blue square visible?").first.click()
+    page.wait_for_selector("#run-video video")
+    page.click("#run-button")
+    wait_status(page, "done")
+    page.get_by_text("Segment the green triangle.").first.click()
+    page.wait_for_selector("#run-image img")
+    page.click("#run-button")
+    page.wait_for_function("(document.querySelector('#run-status')?.innerText || '').includes('done') && "
+                           "(document.querySelector('#run-answer textarea')?.value || '').includes('positive_points')")
+    assert page.locator(".toast-body.error").count() == 0
+    page.shot("1-image-task-after-video-task")
