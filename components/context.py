@@ -302,7 +302,6 @@ class Session:
     edit: Any = None  # components.correct.Edit: the correction being made
     correction: Any = None  # the corrected payload last shown for confirmation
     admin: bool = False
-    runs: int = 0
 
     def stop(self) -> str:
         if self.stream is not None and not self.stream.done:

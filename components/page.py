@@ -32,8 +32,6 @@ class Page:
         self.run_event: Any = None  # the Run tab's run (a gradio event: chain with .then)
         self.run_form: list = []  # the Run tab's form widgets, and the names build_request takes them by
         self.run_form_names: list[str] = []
-        self.run_inputs: dict[str, Any] = {}
-        self.run_outputs: dict[str, Any] = {}
 
     def refresh_banner(self) -> str:
         return self.ctx.models.status().markdown()
@@ -44,7 +42,8 @@ def build_page(ctx: AppContext, tabs: Sequence[TabBuilder]) -> gr.Blocks:
     with gr.Blocks(title=TITLE, delete_cache=(900, 3600)) as demo:
         gr.Markdown(INTRO)
         banner = gr.Markdown(ctx.models.status().markdown(), elem_id="model-banner")
-        session = gr.State(new_session)  # a new Session for every browser session
+        # a new Session for every browser session, dropped after two idle hours
+        session = gr.State(new_session, time_to_live=2 * 3600)
         page = Page(ctx, demo, session, banner)
         with gr.Tabs():
             for build in tabs:

@@ -225,7 +225,7 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
 
 def finish(ctx: AppContext, session: Session, run: Run, truth_text: str, report: Any):
     """The outputs of a finished run: parsed answer, full overlay, notes, what the model saw, download."""
-    session.run, session.render, session.runs = run, None, session.runs + 1
+    session.run, session.render = run, None
     truth = parse_truth(truth_text, run.task, run.data_type)
     session.truth = truth
     base = _out(status=views.finished_line(run), chat=views.chat_messages(run.request.question, run.answer),
@@ -402,6 +402,4 @@ def build(ctx: AppContext, page: Any) -> None:
                                   concurrency_id="model", concurrency_limit=1)
     stop_btn.click(stop_fn, [session], [status], api_name="stop", queue=False)
     page.run_form, page.run_form_names = form, names
-    page.run_inputs = {"image": image, "video": video, "task": task, "question": question, "options": options,
-                       "truth": truth}
-    page.run_outputs = outs
+
