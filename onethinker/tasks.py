@@ -282,3 +282,27 @@ def build_prompt(
 def with_instruction(task: Task, instruction: str) -> Task:
     """A copy of ``task`` with another instruction (for experiments; the registry is unchanged)."""
     return replace(task, instruction=instruction)
+
+
+def tasks_for(data_type: str) -> list[Task]:
+    """The tasks a request of ``data_type`` can ask, in catalogue order.
+
+    A ``video-image`` request needs a task that takes video, as the engine and the feedback store require.
+    """
+    kind = VIDEO if str(data_type).startswith(VIDEO) else IMAGE
+    return [t for t in TASKS.values() if kind in t.media]
+
+
+def tracking_question(description: str, first_box: "Iterable[float] | None" = None) -> str:
+    """The question of a tracking request: the object to follow and, when given, its first-frame box
+    ``[x1, y1, x2, y2]`` on the 0–1000 grid, written as the answers write boxes."""
+    text = (description or "").strip()
+    if first_box is None:
+        return text
+    box = [int(round(float(v))) for v in first_box]
+    if len(box) != 4:
+        raise ValueError(f"a first-frame box needs 4 numbers, got {len(box)}")
+    lead = text if text else "Track the object"
+    if lead[-1] not in ".?!":
+        lead += "."
+    return f"{lead} Its box in the first frame is [{box[0]}, {box[1]}, {box[2]}, {box[3]}]."

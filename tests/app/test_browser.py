@@ -1,0 +1,218 @@
+"""The app in a real browser (Debian's chromium through Playwright), on the replay backend.
+
+Each step leaves a screenshot in ``test-output/browser/`` (git-ignored).  These tests run by default
+and in CI (``.ci/run`` installs chromium when it is missing); they are marked ``browser``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+import app
+from components.page import launch_options
+from onethinker.feedback import Preference
+from tests.app.conftest import make_ctx
+from tests.app.replay_backend import ReplayBackend
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "browser"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-app")
+    backend = ReplayBackend(chunk=4, delay=0.03)
+    ctx = make_ctx(tmp, backend, admin_user="admin", admin_password="open sesame")
+    demo = app.build_demo(ctx)
+    demo.launch(**launch_options(ctx, "127.0.0.1", None), prevent_thread_lock=True, quiet=True)
+    yield demo.local_url.rstrip("/"), ctx, backend
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, served, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(served[0] + "/", wait_until="domcontentloaded")
+    pg.wait_for_selector("#run-button")
+    pg.shot = lambda name: pg.screenshot(path=str(SHOTS / f"{request.node.name}-{name}.png"), full_page=True)
+    yield pg
+    context.close()
+
+
+def text(pg, selector: str) -> str:
+    loc = pg.locator(selector)
+    return loc.inner_text() if loc.count() else ""
+
+
+def fill(pg, elem_id: str, value: str):
+    pg.locator(f"#{elem_id}").locator("input, textarea").first.fill(value)
+
+
+def start_run(pg, image: str, question: str):
+    pg.set_input_files("#run-image input[type=file]", image)
+    pg.wait_for_selector("#run-image img")
+    pg.fill("#run-question textarea", question)
+    pg.click("#run-button")
+
+
+def wait_status(pg, words: str, timeout_s: float = 30):
+    pg.wait_for_function(f"(document.querySelector('#run-status')?.innerText || '').includes({words!r})",
+                         timeout=timeout_s * 1000)
+
+
+def test_run_shows_the_reasoning_while_streaming_then_draws_the_answer(page, examples):
+    start_run(page, examples["spatial grounding"]["image"], "Where is the blue square?")
+    # an intermediate state: reasoning text on the page while the run is still going
+    deadline, seen = time.time() + 30, False
+    while time.time() < deadline and not seen:
+        status, chat = text(page, "#run-status"), text(page, "#run-chat")
+        seen = "I look at the picture" in chat and "⏳" in status and "done" not in status
+        if not seen:
+            time.sleep(0.05)
+    assert seen, "the reasoning never showed before the run ended"
+    page.shot("1-thinking")
+    wait_status(page, "done")
+    page.wait_for_selector("#run-overlay img")
+    width = page.eval_on_selector("#run-overlay img", "img => img.complete ? img.naturalWidth : 0")
+    assert width == 320  # the annotated image, at the image's own size
+    assert '{"boxes": [469, 250, 719, 583]}' in page.input_value("#run-answer textarea")
+    page.shot("2-drawn")
+
+
+def test_stop_mid_stream_keeps_the_partial_text(page, served, examples):
+    _, ctx, backend = served
+    backend.delay = 0.1
+    try:
+        start_run(page, examples["numerical"]["image"], "How many shapes are in the picture?")
+        page.wait_for_function("(document.querySelector('#run-chat')?.innerText || '').includes('I look at')")
+        page.shot("1-streaming")
+        page.click("#stop-button")
+        wait_status(page, "stopped")
+    finally:
+        backend.delay = 0.03
+    chat = text(page, "#run-chat")
+    assert "I look at" in chat
+    page.shot("2-stopped")
+
+
+def test_draw_a_correction_box_and_save_it(page, served, examples):
+    _, ctx, _ = served
+    start_run(page, examples["spatial grounding"]["image"], "Where is the blue square?")
+    wait_status(page, "done")
+    page.get_by_role("tab", name="Correct").click()
+    page.wait_for_selector("#correct-box canvas")
+    page.wait_for_function("(document.querySelector('#correct-summary')?.innerText || '').includes('Correcting')")
+    time.sleep(0.5)  # let the editor lay the picture out
+    canvas = page.locator("#correct-box canvas")
+    cb = canvas.bounding_box()
+    cw = page.eval_on_selector("#correct-box canvas", "c => c.clientWidth")
+    iw, ih = 320, 240  # examples/app/shapes.png
+    scale = min(1.0, cw / iw)  # the editor shows small pictures at their own size, centred
+    x0 = cb["x"] + (cw - iw * scale) / 2
+    y0 = cb["y"]
+    page.click("#correct-box button[aria-label='Create box']")
+    page.mouse.move(x0 + 32 * scale, y0 + 24 * scale)
+    page.mouse.down()
+    page.mouse.move(x0 + 100 * scale, y0 + 80 * scale, steps=5)
+    page.mouse.move(x0 + 160 * scale, y0 + 120 * scale, steps=5)
+    page.mouse.up()
+    page.shot("1-drawn")
+    before = ctx.store.count("correction")
+    page.click("#correct-show")
+    page.wait_for_function("(document.querySelector('#correct-status')?.innerText || '').includes('Corrected answer')")
+    page.wait_for_selector("#correct-shown img")
+    page.shot("2-shown")
+    page.click("#correct-save")
+    page.wait_for_function("(document.querySelector('#correct-status')?.innerText || '').includes('Saved correction')")
+    page.shot("3-saved")
+    assert ctx.store.count("correction") == before + 1
+    box = list(ctx.store.records("correction"))[-1].feedback.payload.box
+    assert box == pytest.approx((100, 100, 500, 500), abs=6)
+
+
+def test_sample_two_then_prefer_a(page, served, examples):
+    _, ctx, _ = served
+    page.set_input_files("#run-image input[type=file]", examples["spatial grounding"]["image"])
+    page.wait_for_selector("#run-image img")
+    page.fill("#run-question textarea", "Where is the blue square?")
+    page.get_by_role("tab", name="Judge").click()
+    before = ctx.store.count("preference")
+    page.click("#sample-button")
+    page.wait_for_function("(document.querySelector('#sample-status')?.innerText || '').includes('Two samples')",
+                           timeout=60_000)
+    page.wait_for_selector("#image-a img")
+    page.shot("1-samples")
+    page.click("#pref-a")
+    page.wait_for_function("(document.querySelector('#pref-status')?.innerText || '').includes('Saved')")
+    page.shot("2-saved")
+    assert ctx.store.count("preference") == before + 1
+    rec = list(ctx.store.records("preference"))[-1]
+    assert rec.feedback == Preference(0, "") and len(rec.outputs) == 2
+
+
+def test_admin_panel_is_absent_until_signed_in(page, served):
+    url = served[0]
+    page.get_by_role("tab", name="Admin").click()
+    page.wait_for_selector("#admin-sign-in")
+    assert page.locator("#admin-panel").count() == 0
+    assert "admin-panel" not in page.evaluate("() => JSON.stringify(window.gradio_config || {})")
+    page.shot("1-signed-out")
+    fill(page, "admin-user", "admin")
+    fill(page, "admin-password", "wrong")
+    page.click("#admin-sign-in")
+    page.wait_for_function("(document.querySelector('#admin-message')?.innerText || '').includes('Wrong')")
+    assert page.locator("#admin-panel").count() == 0
+    fill(page, "admin-password", "open sesame")
+    page.click("#admin-sign-in")
+    page.wait_for_selector("#admin-panel")
+    page.wait_for_selector("#admin-counts")
+    page.shot("2-signed-in")
+    assert "records" in text(page, "#admin-summary")
+    # another visitor's page still has no panel
+    other = page.context.browser.new_page()
+    other.goto(url + "/", wait_until="domcontentloaded")
+    other.wait_for_selector("#run-button")
+    other.get_by_role("tab", name="Admin").click()
+    other.wait_for_selector("#admin-sign-in")
+    assert other.locator("#admin-panel").count() == 0
+    other.close()
+
+
+def test_examples_switch_between_video_and_image_tasks(page):
+    """An example brings its own media and task: a video task, then an image task, each runs."""
+    page.get_by_text("When is the blue square visible?").first.click()
+    page.wait_for_selector("#run-video video")
+    page.click("#run-button")
+    wait_status(page, "done")
+    page.get_by_text("Segment the green triangle.").first.click()
+    page.wait_for_selector("#run-image img")
+    page.click("#run-button")
+    page.wait_for_function("(document.querySelector('#run-status')?.innerText || '').includes('done') && "
+                           "(document.querySelector('#run-answer textarea')?.value || '').includes('positive_points')")
+    assert page.locator(".toast-body.error").count() == 0
+    page.shot("1-image-task-after-video-task")
