@@ -127,6 +127,11 @@ def sample_two(ctx: AppContext, session: Session, req_args: dict, temperature: f
         pics += [image, video]
     session.samples = runs
     ctx.outputs.prune()
+    if runs[0].text.strip() == runs[1].text.strip():
+        # the store refuses a preference between identical outputs; say so before anyone tries
+        yield ("⚠️ The two samples are the same text: there is nothing to prefer. Rate them both (tie or both "
+               "bad), or raise the temperature and sample again.", chats[0], chats[1], *pics)
+        return
     yield ("✅ Two samples ready: which is better?", chats[0], chats[1], *pics)
 
 

@@ -47,8 +47,9 @@ class ReplayBackend(Backend):
     name = "replay"
 
     def __init__(self, answers: dict[str, str] | None = None, *, chunk: int = 6, delay: float = 0.0,
-                 reasoning: str = REASONING, model: str = "replay-onethinker"):
+                 reasoning: str = REASONING, model: str = "replay-onethinker", vary_samples: bool = True):
         super().__init__()
+        self.vary_samples, self.samples_drawn = vary_samples, 0
         self.answers = answers or scripted_answers()
         self.chunk, self.delay, self.reasoning, self.model = chunk, delay, reasoning, model
         self.requests: list[Request] = []
@@ -66,6 +67,9 @@ class ReplayBackend(Backend):
                     prep.describe_media(), asdict(request.sampling), prompt_tokens=len(prep.prompt.split()))
         stream = TextStream(sent, t0)
         text = self.response(prep.task.id)
+        if not request.sampling.greedy and self.vary_samples:  # sampled runs differ, as a real model's do
+            self.samples_drawn += 1
+            text = text.replace("</think>", f" (sample {self.samples_drawn})</think>", 1)
         pieces = [text[i:i + self.chunk] for i in range(0, len(text), self.chunk)]
 
         def gen():

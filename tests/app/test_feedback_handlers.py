@@ -65,6 +65,16 @@ def test_sample_two_then_every_preference_choice(ctx, examples):
     assert [r.feedback.value for r in recs[2:]] == [1, 1, -1, -1] and all(len(r.outputs) == 1 for r in recs[2:])
 
 
+def test_identical_samples_are_flagged_and_cannot_be_preferred(ctx, examples):
+    ctx.models.backend().vary_samples = False  # a model that writes the same text twice
+    s = Session()
+    ups = list(judge.sample_two(ctx, s, form(examples["spatial grounding"]), 0.8))
+    assert ups[-1][0].startswith("⚠️ The two samples are the same text") and len(s.samples) == 2
+    refused = judge.prefer(ctx, s, "A better", "")
+    assert refused.startswith("❌ Not saved") and "nothing to prefer" in refused and ctx.store.count() == 0
+    assert judge.prefer(ctx, s, "Tie (both good)", "") == "✅ Saved as record #1, #2."
+
+
 def test_sample_two_needs_temperature_and_samples_before_choosing(ctx, examples):
     s = Session()
     assert list(judge.sample_two(ctx, s, form(examples["numerical"]), 0.0))[-1][0].startswith("⚠️ Sampling needs")
