@@ -33,6 +33,7 @@ EXAMPLE_MEDIA = ROOT / "examples" / "results" / "media"
 PAGE_SIZE = 50
 MAX_VIDEO_COPY_MB = 512  # a video shown as it is (a task with nothing to draw) is copied to the output folder
 COLUMNS = ["#", "row", "id", "task", "data type", "question", "prediction", "score", "error"]
+COLUMN_WIDTHS = ["5%", "5%", "5%", "12%", "8%", "28%", "22%", "6%", "9%"]
 SUMMARY_COLUMNS = ["task", "rows", "accuracy", "R@0.5", "mIoU", "of", "errors", "format"]
 SORTS = {"worst first": "worst", "best first": "best", "file order": "file"}
 NEXT_KEY, PREV_KEY = "j", "k"
@@ -257,6 +258,12 @@ DETAIL_KEYS = ("header", "question", "reasoning", "prediction", "truth", "metric
                "video", "thumbs", "media_image", "media_video", "correction", "row_number", "save_status")
 
 
+PAGE_KEYS = ("table", "page", "page_info")
+ROW_KEYS = (*DETAIL_KEYS, *PAGE_KEYS)  # the outputs of showing a row, in order (the API's too)
+OPENED_KEYS = ("status", "summary", "plot", "task", "data_type", "score_min", "score_max", "errors_only", "sort",
+               "search", *PAGE_KEYS, *DETAIL_KEYS)
+
+
 def _cleared() -> dict[str, Any]:
     return {"header": "Choose a row in the table (or press **Next**).", "question": "", "reasoning": "",
             "prediction": "", "truth": "", "metrics": "", "warnings": "", "overlay": None, "video": None,
@@ -473,7 +480,7 @@ def build(ctx: AppContext, page: Any) -> None:
             sort = gr.Dropdown(list(SORTS), value="worst first", label="Sort", elem_id="inspect-sort")
             search = gr.Textbox(label="Search question and prediction (Enter)", scale=2, elem_id="inspect-search")
         table = gr.Dataframe(headers=COLUMNS, label="Rows (click one to inspect it)", interactive=False, wrap=True,
-                             max_height=420, elem_id="inspect-table")
+                             max_height=420, column_widths=COLUMN_WIDTHS, elem_id="inspect-table")
         with gr.Row():
             prev_page = gr.Button("◀ Page", size="sm", scale=0, elem_id="inspect-prev-page")
             page_no = gr.Number(1, label="Page (Enter)", precision=0, minimum=1, scale=0, elem_id="inspect-page")
@@ -522,10 +529,7 @@ def build(ctx: AppContext, page: Any) -> None:
          "media_video": media_video, "correction": correction, "row_number": row_number,
          "save_status": save_status}
     shown_if_set = ("overlay", "video", "thumbs", "media_image", "media_video")
-    opened_out = [w[k] for k in ("status", "summary", "plot", "task", "data_type", "score_min", "score_max",
-                                 "errors_only", "sort", "search", "table", "page", "page_info", *DETAIL_KEYS)]
-    page_out = [w[k] for k in ("table", "page", "page_info")]
-    row_out = [w[k] for k in (*DETAIL_KEYS, "table", "page", "page_info")]
+    opened_out, page_out, row_out = ([w[k] for k in keys] for keys in (OPENED_KEYS, PAGE_KEYS, ROW_KEYS))
 
     def widgets(values: dict[str, Any]) -> dict:
         """Handler values to widget updates; empty media panels are hidden."""
@@ -539,41 +543,60 @@ def build(ctx: AppContext, page: Any) -> None:
         return out
 
     cheap = dict(concurrency_id="inspect", concurrency_limit=8)
-    filters = [task, data_type, score_min, score_max, errors_only, sort, search]
-    opened = dict(outputs=opened_out, **cheap)
-    open_btn.click(lambda st, p, m: widgets(open_path(ctx, st, p, m)), [state, path, media], api_name="inspect_open",
-                   **opened)
-    path.submit(lambda st, p, m: widgets(open_path(ctx, st, p, m)), [state, path, media], api_visibility="private",
-                **opened)
-    upload.upload(lambda st, f, m: widgets(open_upload(ctx, st, f, m)), [state, upload, media],
-                  api_name="inspect_upload", **opened)
-    example_btn.click(lambda st: widgets(open_example(st)), [state], api_name="inspect_example", **opened)
+    private = dict(api_visibility="private", **cheap)
 
-    def filtered(st, *values):
-        return widgets(apply_filters(st, *values))
+    # named functions: their parameter names are the API's (gradio_client, "Use via API")
+    def open_file(st: Inspection, results_file: str, media_folder: str):
+        return widgets(open_path(ctx, st, results_file, media_folder))
 
-    for comp in (task, data_type, errors_only, sort):
-        comp.input(filtered, [state, *filters], page_out, api_visibility="private", **cheap)
-    for ev in (score_min.submit, score_max.submit, score_min.blur, score_max.blur):
-        ev(filtered, [state, *filters], page_out, api_visibility="private", **cheap)
-    search.submit(filtered, [state, *filters], page_out, api_name="inspect_filter", **cheap)
-    page_no.submit(lambda st, p: widgets(go_page(st, p)), [state, page_no], page_out, api_name="inspect_page",
-                   **cheap)
-    prev_page.click(lambda st, p: widgets(go_page(st, (p or 1) - 1)), [state, page_no], page_out,
-                    api_visibility="private", **cheap)
-    next_page.click(lambda st, p: widgets(go_page(st, (p or 1) + 1)), [state, page_no], page_out,
-                    api_visibility="private", **cheap)
+    def upload_file(st: Inspection, file: str | None, media_folder: str):
+        return widgets(open_upload(ctx, st, file, media_folder))
 
-    def picked(st, evt: gr.SelectData):
+    def example(st: Inspection):
+        return widgets(open_example(st))
+
+    def filtered(st: Inspection, task: str, data_type: str, score_min: float | None, score_max: float | None,
+                 errors_only: bool, sort: str, search: str):
+        return widgets(apply_filters(st, task, data_type, score_min, score_max, errors_only, sort, search))
+
+    def to_page(st: Inspection, page: float | None):
+        return widgets(go_page(st, page))
+
+    def show_result(st: Inspection, result: float | None):
+        return widgets(show(ctx, st, (result or 1) - 1))
+
+    def next_row(st: Inspection):
+        return widgets(step(ctx, st, 1))
+
+    def previous_row(st: Inspection):
+        return widgets(step(ctx, st, -1))
+
+    def picked(st: Inspection, evt: gr.SelectData):
         return widgets(pick(ctx, st, evt.row_value))
 
-    table.select(picked, [state], row_out, api_visibility="private", **cheap)
-    row_number.submit(lambda st, n: widgets(show(ctx, st, (n or 1) - 1)), [state, row_number], row_out,
-                      api_name="inspect_show", **cheap)
-    next_btn.click(lambda st: widgets(step(ctx, st, 1)), [state], row_out, api_name="inspect_next", **cheap)
-    prev_btn.click(lambda st: widgets(step(ctx, st, -1)), [state], row_out, api_name="inspect_previous", **cheap)
+    def save_correction(st: Inspection, s: Session, answer: str, keep_reasoning: bool, comment: str):
+        return save(ctx, st, s, answer, keep_reasoning, comment)
+
+    opened = dict(outputs=opened_out, **cheap)
+    open_btn.click(open_file, [state, path, media], api_name="inspect_open", **opened)
+    path.submit(open_file, [state, path, media], api_visibility="private", **opened)
+    upload.upload(upload_file, [state, upload, media], api_name="inspect_upload", **opened)
+    example_btn.click(example, [state], api_name="inspect_example", **opened)
+    filters = [state, task, data_type, score_min, score_max, errors_only, sort, search]
+    for comp in (task, data_type, errors_only, sort):
+        comp.input(filtered, filters, page_out, **private)
+    for ev in (score_min.submit, score_max.submit, score_min.blur, score_max.blur):
+        ev(filtered, filters, page_out, **private)
+    search.submit(filtered, filters, page_out, api_name="inspect_filter", **cheap)
+    page_no.submit(to_page, [state, page_no], page_out, api_name="inspect_page", **cheap)
+    prev_page.click(lambda st, p: to_page(st, (p or 1) - 1), [state, page_no], page_out, **private)
+    next_page.click(lambda st, p: to_page(st, (p or 1) + 1), [state, page_no], page_out, **private)
+    table.select(picked, [state], row_out, **private)
+    row_number.submit(show_result, [state, row_number], row_out, api_name="inspect_show", **cheap)
+    next_btn.click(next_row, [state], row_out, api_name="inspect_next", **cheap)
+    prev_btn.click(previous_row, [state], row_out, api_name="inspect_previous", **cheap)
     reset.click(lambda st: review.truth_text(st.view) if st.view is not None else "", [state], [correction],
-                api_visibility="private", **cheap)
-    save_btn.click(lambda st, s, t, k, c: save(ctx, st, s, t, k, c), [state, session, correction, keep, comment],
-                   [save_status], api_name="inspect_save", concurrency_id="feedback", concurrency_limit=8)
+                **private)
+    save_btn.click(save_correction, [state, session, correction, keep, comment], [save_status],
+                   api_name="inspect_save", concurrency_id="feedback", concurrency_limit=8)
     page.demo.load(None, None, None, js=KEYS_JS)
