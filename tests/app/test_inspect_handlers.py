@@ -12,7 +12,7 @@ import pytest
 import app
 from components import inspect as I
 from components.context import Session
-from onethinker.eval import compute_metrics, score_rows, write_results
+from onethinker.eval import score_rows
 from onethinker.payloads import BoxAnswer, OptionLetter
 from onethinker.render import Style
 from tests.app.conftest import make_ctx
@@ -163,7 +163,8 @@ def test_open_a_path_under_the_results_root_with_the_files_own_media(rooted):
     ctx, root = rooted
     st = I.Inspection()
     out = I.open_path(ctx, st, "examples/results.json")
-    assert out["status"].startswith("✅ Opened **examples/results.json**") and st.media_root == root / "examples" / "media"
+    assert out["status"].startswith("✅ Opened **examples/results.json**")
+    assert st.media_root == root / "examples" / "media"
     assert I.open_path(ctx, st, "examples/results.json", "examples")["status"].startswith("✅")
     assert st.media_root == root / "examples"  # a media folder typed by hand wins
     for bad, words in [("../results.json", "'..'"), ("/etc/passwd", "absolute media path refused"),
@@ -196,7 +197,8 @@ def test_uploads_of_json_or_jsonl_with_the_same_fields(rooted, tmp_path):
     upload.write_text("\n".join(json.dumps(r) for r in score_rows(rows)))
     st = I.Inspection()
     out = I.open_upload(ctx, st, str(upload), "examples/media")
-    assert out["status"].startswith("✅ Opened **mine.jsonl**: 2 rows") and st.media_root == root / "examples" / "media"
+    assert out["status"].startswith("✅ Opened **mine.jsonl**: 2 rows")
+    assert st.media_root == root / "examples" / "media"
     refused, fine = I.show(ctx, st, 1), I.show(ctx, st, 0)
     assert "leads out of the media root with '..'" in refused["header"] and refused["overlay"] is None
     assert fine["overlay"] is not None
