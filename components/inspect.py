@@ -51,7 +51,6 @@ class Inspection:
 
     table: ResultsTable | None = None
     media_root: Path | None = None
-    query: Query = field(default_factory=lambda: Query(page_size=PAGE_SIZE))
     order: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     pos: int | None = None
     page: int = 0  # the table's page shown (0-based)
@@ -139,8 +138,7 @@ def open_example(st: Inspection) -> dict[str, Any]:
 
 def _opened(st: Inspection, table: ResultsTable, media_root: Path | None, note: str) -> dict[str, Any]:
     st.table, st.media_root, st.pos, st.view = table, media_root, None, None
-    st.query = Query(page_size=PAGE_SIZE)
-    st.order = table.select(st.query)
+    st.order = table.select(Query())
     summary = table.summary()
     m = table.metrics
     line = (f"✅ Opened **{table.name}**: {len(table):,} rows, {len(table.tasks)} tasks, overall accuracy "
@@ -209,10 +207,10 @@ def apply_filters(st: Inspection, task: str | None, data_type: str | None, score
     """Keep the rows matching the filters, in the chosen order; the table goes back to its first page."""
     if st.table is None:
         return {"page_info": "Open a results file first."}
-    st.query = Query(task=task or None, data_type=data_type or None, score_min=_number(score_min),
-                     score_max=_number(score_max), search=search or "", errors_only=bool(errors_only),
-                     sort=SORTS.get(sort, sort if sort in SORTS.values() else "worst"), page_size=PAGE_SIZE)
-    st.order = st.table.select(st.query)
+    query = Query(task=task or None, data_type=data_type or None, score_min=_number(score_min),
+                  score_max=_number(score_max), search=search or "", errors_only=bool(errors_only),
+                  sort=SORTS.get(sort, sort if sort in SORTS.values() else "worst"))
+    st.order = st.table.select(query)
     st.pos = _position(st, st.view.index) if st.view is not None else None
     return _page(st, 0)
 
