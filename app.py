@@ -34,6 +34,7 @@ TABS = (
     "run",
     "judge",
     "correct",
+    "inspect",
     "settings",
     "admin",
 )
@@ -63,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
                     "drawn, judge and correct it.  Starts without loading a model; the model loads on first use.",
         epilog="Environment variables: GRADIO_SERVER_NAME, GRADIO_SERVER_PORT, ONETHINKER_MODEL, "
                "ONETHINKER_OPENAI_URL, OPENAI_API_KEY, ONETHINKER_FALLBACK_MODEL, ONETHINKER_DATA_DIR, "
-               "ONETHINKER_ADMIN_USER, ONETHINKER_ADMIN_PASSWORD (flags win).")
+               "ONETHINKER_ADMIN_USER, ONETHINKER_ADMIN_PASSWORD, ONETHINKER_RESULTS_ROOT (flags win).")
     p.add_argument("--server-name", default=_env("GRADIO_SERVER_NAME", "127.0.0.1"),
                    help="address to listen on (0.0.0.0 for every interface, as on a Space)")
     p.add_argument("--port", type=int, default=int(_env("GRADIO_SERVER_PORT", "7860")), help="port to listen on")
@@ -83,6 +84,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-user", default=_env("ONETHINKER_ADMIN_USER"),
                    help="admin user name: enables the Admin panel (with --admin-password)")
     p.add_argument("--admin-password", default=_env("ONETHINKER_ADMIN_PASSWORD"), help="admin password")
+    p.add_argument("--results-root", type=Path, default=Path(_env("ONETHINKER_RESULTS_ROOT", "results")),
+                   help="folder the Inspect tab opens results files and media folders from; paths typed there are "
+                        "relative to it, and nothing outside it is read")
     p.add_argument("--segmenter", default="sam2", choices=["sam2", "segment-anything", "none"],
                    help="segmentation model that turns segmentation answers into masks")
     p.add_argument("--sam-checkpoint", default=None,
@@ -97,12 +101,14 @@ def settings_from(args: argparse.Namespace):
     if bool(args.admin_user) != bool(args.admin_password):
         raise SystemExit("app.py: --admin-user and --admin-password go together (give both or neither)")
     fallback = None if (args.fallback_model or "").lower() in ("", "none") else args.fallback_model
-    return Settings(
+    settings = Settings(
         model=args.model or DEFAULT_MODEL_ID,
         openai_url=args.openai_url, openai_model=args.model if args.openai_url else None,
         api_key=_env("OPENAI_API_KEY"), fallback_model=fallback, data_dir=args.data_dir,
         segmenter=args.segmenter, sam_checkpoint=args.sam_checkpoint, admin_user=args.admin_user,
         admin_password=args.admin_password, load_at_start=args.load_at_start)
+    settings.results_root = args.results_root  # read by components.inspect.results_root (not a Settings field yet)
+    return settings
 
 
 def build_demo(ctx=None, tabs=TABS):

@@ -236,8 +236,8 @@ def _repairs(answer: Answer) -> list[str]:
 
 
 def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload | str | None = None, *,
-           options: RenderOptions | None = None, segmenter: Any = None, masks: Any = None, track: Any = None,
-           progress: Progress | None = None, out_file: str | None = None) -> RenderResult:
+           options: RenderOptions | None = None, segmenter: Any = None, masks: Any = None, truth_masks: Any = None,
+           track: Any = None, progress: Progress | None = None, out_file: str | None = None) -> RenderResult:
     """Draw an answer (typed payload) on its media; see the module docstring.
 
     ``truth``: a payload, an ``Answer``, or answer text as ``score`` takes it (``'{"boxes": [...]}'``,
@@ -246,7 +246,9 @@ def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload 
     corners …) are part of the warnings, prefixed "prediction:" or "ground truth:".
     ``segmenter``: a backend from :mod:`onethinker.segment` for segmentation answers; ``masks``:
     precomputed masks instead (an array for an image; for a video a ``VideoMasks``, a mapping or a
-    callable from rendered frame index to mask).  ``track``: a Track/SpatioTemporal payload (or its
+    callable from rendered frame index to mask).  ``truth_masks``: annotated ground-truth masks of a
+    segmentation answer (an evaluation row's RLE, decoded), in the same forms, drawn in the truth
+    colour.  ``track``: a Track/SpatioTemporal payload (or its
     ``Answer``) whose boxes prompt every frame for backends that cannot propagate.  ``progress(done, total)`` counts frames.
     """
     opts = options or RenderOptions()
@@ -275,6 +277,6 @@ def render(answer: Answer | Payload | None, media: Any, truth: Answer | Payload 
         pre.extend(f"ground truth: {w}" for w in _repairs(truth))
     if isinstance(track, Answer):
         track = _payload_of(track, "the track", pre)
-    res = fn(payload, m, gt, opts, segmenter=segmenter, masks=masks, track=track, progress=progress,
-             out_file=out_file, notes=pre)
+    res = fn(payload, m, gt, opts, segmenter=segmenter, masks=masks, truth_masks=truth_masks, track=track,
+             progress=progress, out_file=out_file, notes=pre)
     return res

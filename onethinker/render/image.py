@@ -66,7 +66,13 @@ def render_box(payload: BoxAnswer, media: Media, truth: BoxAnswer | None, option
     return RenderResult(kind="image", image=ft.compose(out), warnings=tuple(n), metrics=metrics, size=(w, h))
 
 
-def _image_mask(masks: Any, h: int, w: int, n: Notes) -> np.ndarray | None:
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boolean masks of one size (0 when both are empty)."""
+    union = int(np.count_nonzero(a | b))
+    return int(np.count_nonzero(a & b)) / union if union else 0.0
+
+
+def _image_mask(masks: Any, h: int, w: int, n: Notes, what: str = "mask") -> np.ndarray | None:
     m = getattr(masks, "mask", masks)
     if callable(m):
         m = m(0)
@@ -75,20 +81,20 @@ def _image_mask(masks: Any, h: int, w: int, n: Notes) -> np.ndarray | None:
     m = np.asarray(m).astype(bool)
     m = m.reshape(m.shape[-2:]) if m.ndim > 2 and int(np.prod(m.shape[:-2])) == 1 else m
     if m.shape != (h, w):
-        n.add(f"mask of shape {m.shape} does not match the image {h}×{w}; not drawn")
+        n.add(f"{what} of shape {m.shape} does not match the image {h}×{w}; not drawn")
         return None
     return m
 
 
 @renderer_for(SegmentationPrompt)
 def render_segmentation(payload: SegmentationPrompt, media: Media, truth: SegmentationPrompt | None,
-                        options: RenderOptions, segmenter: Any = None, masks: Any = None, notes: list[str] = (),
-                        **kw: Any) -> RenderResult:
+                        options: RenderOptions, segmenter: Any = None, masks: Any = None, truth_masks: Any = None,
+                        notes: list[str] = (), **kw: Any) -> RenderResult:
     if media.is_video:
         from onethinker.render.video import render_video_segmentation
 
         return render_video_segmentation(payload, media, truth, options, segmenter=segmenter, masks=masks,
-                                         notes=notes, **kw)
+                                         truth_masks=truth_masks, notes=notes, **kw)
     n = Notes()
     n.extend(notes)
     img = media.image
@@ -112,8 +118,10 @@ def render_segmentation(payload: SegmentationPrompt, media: Media, truth: Segmen
     else:
         n.add("no segmentation backend given: prompt drawn without a mask" if segmenter is None
               else "nothing usable to prompt the segmentation model with")
+    truth_mask = None if truth_masks is None else _image_mask(truth_masks, h, w, n, "ground-truth mask")
     out = img.copy()
     ann = Annotators(st, w, h)
+    truth_drawn = truth_mask is not None and overlay_mask(ann.mask, out, truth_mask, class_id=1)
     drawn = mask is not None and overlay_mask(ann.mask, out, mask)
     if mask is not None and not drawn:
         n.add("the segmentation mask is empty")
@@ -129,6 +137,11 @@ def render_segmentation(payload: SegmentationPrompt, media: Media, truth: Segmen
             boxes.append(tb), classes.append(1), labels.append("truth")
         metrics["box_iou"] = box_iou(list(payload.box), list(truth.box))
         legend += [("truth", st.truth), (f"box IoU {metrics['box_iou']:.2f}", st.text)]
+    if truth_drawn:
+        legend.append(("truth mask", st.truth))
+        if mask is not None:
+            metrics["mask_iou"] = mask_iou(mask, truth_mask)
+            legend.append((f"mask IoU {metrics['mask_iou']:.2f}", st.text))
     if boxes:
         det = detections(boxes, classes)
         out = ann.box.annotate(out, det)

@@ -59,7 +59,7 @@ def timed_boxes(payload: Track | SpatioTemporal) -> dict[float, list[float]]:
     return {payload.time_of(k): list(v) for k, v in payload.boxes.items()}
 
 
-def mask_fn(masks: Any, n_frames: int, w: int, h: int, notes: Notes) -> MaskFn | None:
+def mask_fn(masks: Any, n_frames: int, w: int, h: int, notes: Notes, what: str = "masks") -> MaskFn | None:
     """Normalise ``masks`` (VideoMasks, mapping, sequence or callable) to ``i -> mask | None``."""
     if masks is None:
         return None
@@ -84,7 +84,7 @@ def mask_fn(masks: Any, n_frames: int, w: int, h: int, notes: Notes) -> MaskFn |
         m = np.asarray(m).astype(bool, copy=False)
         if m.shape != (h, w):
             if not bad:
-                notes.add(f"masks of shape {m.shape} do not match the rendered frames ({h}×{w}); not drawn")
+                notes.add(f"{what} of shape {m.shape} do not match the rendered frames ({h}×{w}); not drawn")
             bad.append(i)
             return None
         return m
@@ -197,8 +197,9 @@ def render_track(payload: Track | SpatioTemporal, media: Media, truth: Payload |
 
 
 def render_video_segmentation(payload: Any, media: Media, truth: Any, options: RenderOptions, segmenter: Any = None,
-                              masks: Any = None, track: Payload | None = None, progress: Any = None,
-                              out_file: str | None = None, notes: list[str] = (), **_: Any) -> RenderResult:
+                              masks: Any = None, truth_masks: Any = None, track: Payload | None = None,
+                              progress: Any = None, out_file: str | None = None, notes: list[str] = (),
+                              **_: Any) -> RenderResult:
     n, src, plan, ad = _frame_setup(media, options, notes)
     w, h, dur, st = plan.width, plan.height, plan.duration, options.style
     if payload.time is None:
@@ -231,9 +232,12 @@ def render_video_segmentation(payload: Any, media: Media, truth: Any, options: R
                 n.add(f"masks cover {len(seg.frames)} of {len(src)} rendered frames")
         except Exception as e:  # a backend failure must not lose the overlay
             n.add(f"segmentation failed ({type(e).__name__}: {str(e)[:120]}); prompt drawn without masks")
+    get_truth_mask = mask_fn(truth_masks, len(src), w, h, n, "ground-truth masks")
     ann = Annotators(st, w, h)
     legend = [("pred", st.pred)] + ([("mask", st.pred)] if any_mask(get_mask, len(src)) else []) + [
         ("+ points", st.positive), ("- points", st.negative), (f"key frame {t_key:.2f} s", st.key_frame)]
+    if any_mask(get_truth_mask, len(src)):
+        legend.append(("truth mask", st.truth))
     metrics: dict[str, float] = {}
     truth_key, truth_box, marks = None, None, [(t_key, st.key_frame)]
     if truth is not None:  # its box on its own key frame; the IoU of the boxes, as the reward computes it
@@ -248,6 +252,9 @@ def render_video_segmentation(payload: Any, media: Media, truth: Any, options: R
     thick = st.thickness(w, h) + 1
 
     def draw(fr: Any, pic: np.ndarray) -> FrameRecord:
+        tm = get_truth_mask(fr.index) if get_truth_mask is not None else None
+        if tm is not None:
+            overlay_mask(ann.mask, pic, tm, class_id=1)
         m = get_mask(fr.index) if get_mask is not None else None
         has = m is not None and overlay_mask(ann.mask, pic, m)
         is_key = fr.index == key

@@ -216,3 +216,57 @@ def test_examples_switch_between_video_and_image_tasks(page):
                            "(document.querySelector('#run-answer textarea')?.value || '').includes('positive_points')")
     assert page.locator(".toast-body.error").count() == 0
     page.shot("1-image-task-after-video-task")
+
+
+def overlay_colours(pg, selector: str) -> tuple[int, int]:
+    """Pixels of the prediction's orange and the ground truth's blue in the picture as the page shows it
+    (within 12 per channel: none of the example picture's own shapes is that close to either colour)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from onethinker.render import Style
+
+    pic = np.asarray(Image.open(io.BytesIO(pg.locator(selector).screenshot())).convert("RGB")).astype(int)
+    st = Style()
+    return tuple(int((np.abs(pic - np.asarray(c)).max(axis=-1) <= 12).sum()) for c in (st.pred, st.truth))
+
+
+def wait_text(pg, selector: str, words: str, timeout_s: float = 30):
+    pg.wait_for_function(f"(document.querySelector({selector!r})?.innerText || '').includes({words!r})",
+                         timeout=timeout_s * 1000)
+
+
+def choose(pg, elem_id: str, option: str):
+    pg.click(f"#{elem_id} input")
+    pg.get_by_role("option", name=option, exact=True).click()
+
+
+def test_inspect_the_example_results_filter_draw_and_refuse(page):
+    page.get_by_role("tab", name="Inspect").click()
+    page.click("#inspect-example")
+    wait_text(page, "#inspect-status", "Opened", 60)
+    page.wait_for_selector("#inspect-plot img")
+    assert "14 of 14 rows match" in text(page, "#inspect-page-info")
+    page.shot("1-opened")
+    choose(page, "inspect-task", "spatial grounding")
+    wait_text(page, "#inspect-page-info", "1 of 14 rows match")
+    page.shot("2-filtered")
+    page.click('#inspect-table [data-testid="cell-0-3"]')  # the row's task cell
+    wait_text(page, "#inspect-header", "Result 1 of 1")
+    page.wait_for_selector("#inspect-overlay img")
+    page.wait_for_function("document.querySelector('#inspect-overlay img').complete")
+    orange, blue = overlay_colours(page, "#inspect-overlay img")
+    assert orange > 150 and blue > 150, (orange, blue)  # the prediction and the ground truth, drawn together
+    assert page.input_value("#inspect-truth input, #inspect-truth textarea") == '{"boxes": [117, 208, 352, 521]}'
+    page.shot("3-overlay")
+    choose(page, "inspect-task", "all tasks")
+    wait_text(page, "#inspect-page-info", "14 of 14 rows match")
+    page.click("#inspect-errors input")
+    wait_text(page, "#inspect-page-info", "1 of 14 rows match")
+    page.click("#inspect-header")  # focus outside any text field, then the keyboard: j = next
+    page.keyboard.press("j")
+    wait_text(page, "#inspect-header", "leads out of the media root")
+    assert page.locator("#inspect-overlay img").count() == 0 or not page.locator("#inspect-overlay").is_visible()
+    page.shot("4-refusal")

@@ -153,3 +153,62 @@ def test_an_empty_upload_gets_a_clear_message_in_the_page(served, examples, tmp_
     out = c.predict(**run_args(examples, "spatial grounding", image=handle_file(str(empty))), api_name="/run")
     assert out[0].startswith("⚠️") and "empty (0 bytes)" in out[0]
     assert c.predict(**run_args(examples, "numerical"), api_name="/run")[0].startswith("✅")  # still serving
+
+
+# -- the Inspect tab through the API ---------------------------------------------------------------
+
+
+def inspect_values(keys, outputs) -> dict:
+    """An Inspect endpoint's outputs by name (``keys``: the order the tab returns them in)."""
+    return {k: value(v) for k, v in zip(keys, outputs)}
+
+
+def test_inspect_example_filter_show_and_save_through_the_api(served):
+    from components.inspect import OPENED_KEYS, PAGE_KEYS, ROW_KEYS
+
+    url, ctx, _ = served
+    a, b = Client(url, verbose=False), Client(url, verbose=False)
+    opened = inspect_values(OPENED_KEYS, a.predict(api_name="/inspect_example"))
+    assert opened["status"].startswith("✅ Opened") and len(opened["table"]["data"]) == 14
+    b.predict(api_name="/inspect_example")
+    page = inspect_values(PAGE_KEYS, a.predict("tracking", "", None, None, False, "worst first", "",
+                                               api_name="/inspect_filter"))
+    assert [r[3] for r in page["table"]["data"]] == ["tracking"] and page["page_info"].startswith("1 of 14")
+    b.predict("OCR", "", None, None, False, "worst first", "", api_name="/inspect_filter")
+    row_a = inspect_values(ROW_KEYS, a.predict(1, api_name="/inspect_show"))
+    row_b = inspect_values(ROW_KEYS, b.predict(api_name="/inspect_next"))
+    assert "tracking" in row_a["header"] and "OCR" in row_b["header"]  # each session its own filters
+    assert open(row_a["video"], "rb").read()[4:8] == b"ftyp"  # served (the client downloaded it): an MP4
+    before = ctx.store.count("correction")
+    refused = a.predict('{"boxes": {"1": [10, 20, 1200, 40]}}', False, "", api_name="/inspect_save")
+    assert refused == "❌ Not saved — feedback.correction.boxes.1[2]: 1200 is outside the 0..1000 grid"
+    assert ctx.store.count("correction") == before
+    assert b.predict(row_b["correction"], False, "from the API", api_name="/inspect_save").startswith(
+        "✅ Saved correction as record #")
+    rec = list(ctx.store.records("correction"))[-1]
+    assert rec.task == "ocr" and rec.feedback.comment == "from the API"
+
+
+def test_inspect_upload_through_the_api_refuses_an_escaping_row_only(served, tmp_path):
+    from components.inspect import OPENED_KEYS, ROW_KEYS
+
+    url, ctx, _ = served
+    root = tmp_path / "results"
+    (root / "media").mkdir(parents=True)
+    (root / "media" / "pic.png").write_bytes((app.ROOT / "examples" / "results" / "media" / "shapes.png").read_bytes())
+    ctx.settings.results_root = root
+    rows = [{"problem_id": i, "problem": "Where is the blue square?", "problem_type": "spatial grounding",
+             "data_type": "image", "path": p, "solution": '<answer>{"boxes": [117, 208, 352, 521]}</answer>',
+             "output": '<think>x</think><answer>{"boxes": [100, 200, 350, 500]}</answer>', "accuracy": acc}
+            for i, (p, acc) in enumerate([("./pic.png", 0.9), ("../../etc/passwd", 0.1)])]
+    upload = tmp_path / "mine.jsonl"
+    upload.write_text("\n".join(json.dumps(r) for r in rows))
+    c = Client(url, verbose=False)
+    opened = inspect_values(OPENED_KEYS, c.predict(handle_file(str(upload)), "media", api_name="/inspect_upload"))
+    assert opened["status"].startswith("✅ Opened **mine.jsonl**: 2 rows") and len(opened["table"]["data"]) == 2
+    worst = inspect_values(ROW_KEYS, c.predict(api_name="/inspect_next"))
+    assert "leads out of the media root with '..'" in worst["header"] and worst["overlay"] is None
+    best = inspect_values(ROW_KEYS, c.predict(api_name="/inspect_next"))
+    assert best["overlay"].endswith(".png") and best["header"].startswith("**Result 2 of 2**")
+    with httpx.Client(timeout=10) as h:  # the results root itself is never served
+        assert h.get(f"{url}/gradio_api/file={root / 'media' / 'pic.png'}").status_code == 403

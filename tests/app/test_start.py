@@ -50,7 +50,7 @@ def test_help_documents_every_flag():
     out = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     for flag in ("--server-name", "--port", "--share", "--data-dir", "--model", "--openai-url", "--fallback-model",
-                 "--load-at-start", "--admin-user", "--admin-password", "--analytics"):
+                 "--load-at-start", "--admin-user", "--admin-password", "--analytics", "--results-root"):
         assert flag in out.stdout
 
 

@@ -137,3 +137,37 @@ def test_video_segmentation_legend_lists_mask_only_when_one_is_drawn(tmp_path, c
                                                                without)).mean()
     # the legend drawn is the right one: much closer to it than to the other (H.264 blurs coloured text)
     assert (d_with < 0.6 * d_without) if case == "masks" else (d_without < 0.6 * d_with), (d_with, d_without)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ground-truth masks (an evaluation row's annotated masks)
+
+
+def test_image_truth_mask_is_drawn_in_the_truth_colour_with_its_iou():
+    truth = np.zeros((H, W), bool)
+    truth[20:60, 20:100] = True
+    r = render(SEG, black(), truth_masks=truth, options=OPT)
+    blue = colour_mask(r.image[:H], tuple(int(c * ST.mask_opacity) for c in ST.truth), 3)
+    # translucent blue on black inside the mask (but where the prompt's box and points are drawn), none outside
+    assert blue[25:55, 25:95].mean() > 0.8 and not blue[65:, 105:].any()
+    assert np.array_equal(r.image[H:], footer_of(r, [("pred", ST.pred), ("+ points", ST.positive),
+                                                     ("- points", ST.negative), ("truth mask", ST.truth)]))
+    pred = np.zeros((H, W), bool)
+    pred[20:60, 60:140] = True
+    both = render(SEG, black(), masks=pred, truth_masks=truth, options=OPT)
+    assert both.metrics["mask_iou"] == pytest.approx((40 * 40) / (40 * 120))
+    wrong = render(SEG, black(), truth_masks=np.ones((5, 5), bool), options=OPT)
+    assert any(w.startswith("ground-truth mask of shape (5, 5)") for w in wrong.warnings)
+
+
+def test_video_truth_masks_follow_the_frames(tmp_path):
+    vw, vh, n = 96, 64, 8
+    video = make_video(tmp_path / "v.mp4", n=n, w=vw, h=vh, fps=8)
+    left = np.zeros((vh, vw), bool)
+    left[10:50, 8:40] = True
+    masks = {i: left for i in range(4)}  # annotated on the first half only
+    p = SegmentationPrompt(SEG.box, SEG.positive_points, SEG.negative_points, time=0.5)
+    r = render(p, video, truth_masks=masks, options=OPT, out_file=str(tmp_path / "s.mp4"))
+    frames = decode(r.video_path)
+    tinted = [int(colour_mask(f[:vh][15:45, 12:36], (44, 107, 159), 40).sum()) for f in frames]
+    assert all(t > 300 for t in tinted[:4]) and all(t == 0 for t in tinted[4:]), tinted
