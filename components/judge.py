@@ -127,7 +127,11 @@ def sample_two(ctx: AppContext, session: Session, req_args: dict, temperature: f
         pics += [image, video]
     session.samples = runs
     ctx.outputs.prune()
-    yield ("✅ Two samples ready: which is better?", chats[0], chats[1], *pics)
+    ready = "✅ Two samples ready: which is better?"
+    if runs[0].text == runs[1].text:  # the store refuses a preference between identical texts
+        ready = ("✅ Two samples ready, but they are the same text: there is nothing to prefer.  Sample again "
+                 "(a higher temperature varies more), or mark them **Tie (both good)** or **Both bad**.")
+    yield (ready, chats[0], chats[1], *pics)
 
 
 def build(ctx: AppContext, page: Any) -> None:

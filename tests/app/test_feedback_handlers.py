@@ -65,6 +65,23 @@ def test_sample_two_then_every_preference_choice(ctx, examples):
     assert [r.feedback.value for r in recs[2:]] == [1, 1, -1, -1] and all(len(r.outputs) == 1 for r in recs[2:])
 
 
+def test_identical_samples_are_said_to_be_identical(tmp_path, examples):
+    """A sampler can return the same text twice: the page says so; a preference is refused, a tie is kept."""
+    from tests.app.conftest import make_ctx
+    from tests.app.replay_backend import ReplayBackend
+
+    class SameTwice(ReplayBackend):  # test double: a sampler that repeats itself
+        def response(self, task, sample=None):
+            return super().response(task)
+
+    ctx = make_ctx(tmp_path, SameTwice())
+    s = Session()
+    status = list(judge.sample_two(ctx, s, form(examples["numerical"]), 0.7))[-1][0]
+    assert "same text" in status and "nothing to prefer" in status
+    assert judge.prefer(ctx, s, "A better", "").startswith("❌ Not saved — outputs")
+    assert judge.prefer(ctx, s, "Tie (both good)", "") == "✅ Saved as record #1, #2."
+
+
 def test_sample_two_needs_temperature_and_samples_before_choosing(ctx, examples):
     s = Session()
     assert list(judge.sample_two(ctx, s, form(examples["numerical"]), 0.0))[-1][0].startswith("⚠️ Sampling needs")
