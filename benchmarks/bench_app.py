@@ -54,17 +54,20 @@ while True:
 """
 
 
-# gradio's own floor: a generator endpoint with the Run tab's outputs that yields at once
+# gradio's own floor: a generator endpoint with the Run tab's outputs that yields at once, as cheaply as
+# gradio allows (a plain value for every output: each gr.update or gr.skip costs gradio a widget rebuild)
 FLOOR_SERVER = """
 import gradio as gr, time
 def run(x, progress=gr.Progress()):
-    yield {{status: "a", chat: [{{"role": "user", "content": "q"}}, {{"role": "assistant", "content": "<think>a"}}]}}
+    chat = [{{"role": "user", "content": "q"}}, {{"role": "assistant", "content": "<think>a"}}]
+    yield ["a", chat, "", None, None, [], "", "", None, []]
     time.sleep(0.05)
-    yield {{status: "b"}}
+    yield ["b", chat, "", None, None, [], "", "", None, []]
 with gr.Blocks() as demo:
     x = gr.Textbox()
     status, chat = gr.Markdown(), gr.Chatbot(reasoning_tags=[("<think>", "</think>")])
-    more = [gr.Textbox(), gr.Image(), gr.Video(), gr.Gallery(), gr.Markdown(), gr.Markdown(), gr.File()]
+    more = [gr.Textbox(), gr.Image(), gr.Video(), gr.Gallery(), gr.Markdown(), gr.Markdown(), gr.File(),
+            gr.Gallery()]
     x.submit(run, x, [status, chat, *more], api_name="run")
 demo.queue().launch(server_name="127.0.0.1", server_port={port}, quiet=True)
 """

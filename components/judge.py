@@ -119,7 +119,7 @@ def sample_two(ctx: AppContext, session: Session, req_args: dict, temperature: f
     pics = []
     for run in runs:
         try:
-            res = views.render_run(run, str(ctx.outputs.root), None, ctx.segmenter())
+            res, _ = views.render_run(run, str(ctx.outputs.root), None, ctx.segmenters)
         except (MediaError, OSError):
             res = None
         session.sample_renders.append(res)
