@@ -24,14 +24,15 @@ from onethinker.edit import Canvas, box_from_pixels, canvas
 from onethinker.engine import DEFAULT_MAX_NEW_TOKENS, EngineError, InputError, Request, SamplingParams, build_messages
 from onethinker.feedback import FeedbackError
 from onethinker.media.probe import MediaError
-from onethinker.media.sampling import VideoSampling
+from onethinker.media.sampling import IMAGE_MAX_PIXELS, VideoSampling
 from onethinker.render.preview import preview
 from onethinker.rewards import score
 from onethinker.runs import Run, parse_truth
 from onethinker.tasks import IMAGE, TASKS, VIDEO, get_task, tasks_for, tracking_question
 
 OFFICIAL_VIDEO = VideoSampling.official()
-OFFICIAL_IMAGE_MAX_PIXELS = 1024 * 32 * 32
+OFFICIAL_SAMPLING = SamplingParams()
+OFFICIAL_IMAGE_MAX_PIXELS = IMAGE_MAX_PIXELS
 TEXT_EVERY_S = 0.08  # at most ~12 text updates a second
 PREVIEW_EVERY_S = 0.3  # at most ~3 overlay updates a second
 
@@ -377,8 +378,9 @@ def build(ctx: AppContext, page: Any) -> None:
                     prompt = gr.Textbox(show_label=False, lines=6, interactive=False, elem_id="run-prompt")
                 with gr.Accordion("Settings (defaults: the official evaluation's)", open=False):
                     with gr.Row():
-                        temperature = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature (0 = greedy)")
-                        top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")
+                        temperature = gr.Slider(0.0, 2.0, value=OFFICIAL_SAMPLING.temperature, step=0.05,
+                                                label="Temperature (0 = greedy)")
+                        top_p = gr.Slider(0.05, 1.0, value=OFFICIAL_SAMPLING.top_p, step=0.05, label="Top-p")
                     with gr.Row():
                         max_new = gr.Number(DEFAULT_MAX_NEW_TOKENS, label="Max new tokens", precision=0, minimum=1,
                                             elem_id="run-max-new")
@@ -406,8 +408,8 @@ def build(ctx: AppContext, page: Any) -> None:
                 notes = gr.Markdown(elem_id="run-notes")
                 with gr.Accordion("What the model saw", open=False):
                     seen = gr.Markdown(elem_id="run-seen")
-                    frames = gr.Gallery(label="Frames sent (time · frame index), or the image", columns=8,
-                                        height=200, object_fit="contain", visible=False, elem_id="run-frames")
+                    frames = gr.Gallery(label="The frames sent, at their times (or the image)", columns=5,
+                                        height="auto", object_fit="contain", visible=False, elem_id="run-frames")
                 download = gr.File(label="Download this run (JSON: raw text, parsed answer, what was sent, settings)",
                                    interactive=False, visible=False, elem_id="run-download")
         with warnings.catch_warnings():  # some examples have no image or no video: expected, not a problem

@@ -204,16 +204,15 @@ def seen_markdown(sent: Sent | None) -> str:
 
 
 def seen_gallery(sent: Sent | None) -> list[tuple[Any, str]]:
-    """Thumbnails of what the model saw, captioned: each sent frame with its time (the one the model was
-    told) and index, the image with the size it was sent at."""
+    """Thumbnails of what the model saw, captioned short enough for a thumbnail: each sent frame with its
+    time in the video, the image with the size it was sent at (indices and sizes are in
+    :func:`seen_markdown`)."""
     if sent is None:
         return []
     items = []
     for p in seen_pictures(sent.media):
         if p.kind == VIDEO:
-            items.append((p.image, f"{p.time:.2f} s · frame {p.frame}"))
+            items.append((p.image, f"{p.time:.2f} s"))
         else:
-            size = f"{p.sent_size[0]}×{p.sent_size[1]}" if p.sent_size else "?"
-            src = f" (from {p.source_size[0]}×{p.source_size[1]})" if p.source_size else ""
-            items.append((p.image, f"image sent at {size}{src}"))
+            items.append((p.image, f"sent at {p.sent_size[0]}×{p.sent_size[1]}" if p.sent_size else "image"))
     return items

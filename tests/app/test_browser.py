@@ -102,6 +102,10 @@ def test_run_shows_the_reasoning_while_streaming_then_draws_the_answer(page, exa
     assert width == 320  # the annotated image, at the image's own size
     assert '{"boxes": [469, 250, 719, 583]}' in page.input_value("#run-answer textarea")
     page.shot("2-drawn")
+    page.get_by_text("What the model saw").click()
+    page.wait_for_selector("#run-frames img")
+    assert "sent at 320×256" in text(page, "#run-frames")
+    page.shot("3-what-the-model-saw")
 
 
 def test_stop_mid_stream_keeps_the_partial_text(page, served, examples):

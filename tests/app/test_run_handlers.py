@@ -210,8 +210,8 @@ def test_what_the_model_saw_shows_the_frames_sent_with_their_times(ctx, examples
     s = Session()
     last = run_all(ctx, s, form(examples["tracking"]))[-1]
     m = s.run.sent.media[0]
-    assert [c for _, c in last["frames"]] == [f"{t:.2f} s · frame {i}" for t, i in zip(m["timestamps"],
-                                                                                         m["frame_indices"])]
+    assert [c for _, c in last["frames"]] == [f"{t:.2f} s" for t in m["timestamps"]]
+    assert f"**Frame indices:** {', '.join(map(str, m['frame_indices']))}" in last["seen"]
     assert all(max(img.shape[:2]) <= 192 for img, _ in last["frames"])
     # each thumbnail is the frame the model got (the red circle moves right: compare with the source frame)
     import cv2
@@ -231,12 +231,13 @@ def test_what_the_model_saw_caps_the_frames_and_gives_the_image_size(ctx, exampl
     sent = s.run.sent.media[0]
     n = sent["num_frames"]
     assert n > 16 and len(last["frames"]) == 16 and f"16 of the {n} frames" in last["seen"]
-    assert last["frames"][0][1].endswith(f"frame {sent['frame_indices'][0]}")
-    assert last["frames"][-1][1].endswith(f"frame {sent['frame_indices'][-1]}")
+    assert last["frames"][0][1] == f"{sent['timestamps'][0]:.2f} s"  # the first and the last are kept
+    assert last["frames"][-1][1] == f"{sent['timestamps'][-1]:.2f} s"
     s = Session()
     last = run_all(ctx, s, form(examples["numerical"]))[-1]
     m = s.run.sent.media[0]
-    assert [c for _, c in last["frames"]] == [f"image sent at {m['resized_width']}×{m['resized_height']} (from 320×240)"]
+    assert [c for _, c in last["frames"]] == [f"sent at {m['resized_width']}×{m['resized_height']}"]
+    assert f"**Image:** 320×240 → sent at {m['resized_width']}×{m['resized_height']}" in last["seen"]
 
 
 # -- sending updates cheaply ------------------------------------------------------------------------
