@@ -256,10 +256,12 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
             now = time.perf_counter()
             if now - last_text < TEXT_EVERY_S:
                 continue
-            last_text = now
             ans = parse(stream.text, stream.sent.task, data_type=stream.sent.data_type, final=False)
-            update = _out(status=rate.line(ans.phase, model), chat=views.chat_messages(req.question, ans),
-                          answer=ans.answer_text or "", **clear)
+            chat = views.chat_messages(req.question, ans)
+            if len(chat) < 2:  # nothing of the model's to show yet (half a tag): the next delta may have it
+                continue
+            last_text = now
+            update = _out(status=rate.line(ans.phase, model), chat=chat, answer=ans.answer_text or "", **clear)
             clear = {}
             if ans.payload is not None and ans.payload != drawn and now - last_pic >= PREVIEW_EVERY_S and media:
                 try:

@@ -72,6 +72,19 @@ def test_reasoning_streams_before_the_answer(tmp_path, examples):
     assert "tokens/s" in streaming[-1]["status"]
 
 
+def test_the_first_update_carries_the_first_visible_text(tmp_path, examples):
+    """A first delta with nothing to show (an empty answer tag) neither yields an empty update nor holds
+    the first visible text back for the update interval."""
+
+    class AnswersAtOnce(ReplayBackend):  # test double: a model that writes no reasoning
+        def response(self, task, sample=None):
+            return "<answer>3</answer>"
+
+    ctx = make_ctx(tmp_path, AnswersAtOnce(chunk=8, delay=0.01))  # "<answer>", "3</answe", "r>"
+    first = run_all(ctx, Session(), form(examples["numerical"]))[0]
+    assert first["chat"][-1] == {"role": "assistant", "content": "3"} and first["status"].startswith("⏳")
+
+
 @pytest.mark.parametrize("task", ["tracking", "spatial-temporal grounding"])
 def test_live_overlay_grows_while_streaming(tmp_path, examples, task):
     """Before the answer closes, the overlay already shows the latest completed second's box."""
