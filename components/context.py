@@ -226,6 +226,85 @@ def _sentence(e: BaseException) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
+# The segmentation model
+
+
+class SegmenterSlot:
+    """The configured segmentation backend, loaded on first use, with a load failure remembered.
+
+    ``get(video)`` returns ``(backend, None)`` or ``(None, why)``: ``why`` says in plain words which
+    checkpoint could not be loaded, why, and what to do.  A failure is remembered until
+    :meth:`configure` changes the setting, so an offline machine does not try to fetch the weights
+    again (and wait on the network) for every segmentation it draws.  A failure while segmenting
+    (not loading) is the renderer's to report and is not remembered.
+    """
+
+    def __init__(self, name: str | None = "none", checkpoint: str | None = None):
+        self._lock = threading.Lock()
+        self.configure(name, checkpoint)
+
+    def configure(self, name: str | None, checkpoint: str | None = None) -> None:
+        with self._lock:
+            self.name = (name or "none").strip().lower()
+            self.checkpoint = checkpoint or None
+            self._backend: Any = None
+            self._loaded: set[bool] = set()  # video flags whose model is loaded
+            self.failure: str | None = None
+            self.load_attempts = 0
+
+    def use(self, backend: Any, name: str) -> None:
+        """An already-made backend (tests, benchmarks); it loads what it needs on first use."""
+        self.configure(name)
+        with self._lock:
+            self._backend = backend
+
+    def get(self, video: bool = False) -> tuple[Any, str | None]:
+        with self._lock:
+            if self.name == "none":
+                return None, None
+            if self.failure is not None:
+                return None, self.failure
+            try:
+                if self._backend is None:
+                    from onethinker.segment import get_segmenter
+
+                    self._backend = get_segmenter(self.name, **({"checkpoint": self.checkpoint}
+                                                                 if self.checkpoint else {}))
+                load = getattr(self._backend, "load", None)
+                if load is not None and video not in self._loaded:
+                    self.load_attempts += 1
+                    load(video=video)
+                self._loaded.add(video)
+            except Exception as e:  # any failure to build or load: remembered and explained
+                self.failure = self._explain(e)
+                self._backend = None
+                return None, self.failure
+            return self._backend, None
+
+    def remember(self, failure: str) -> None:
+        """Keep a failure found elsewhere (on ZeroGPU the loading runs in a worker process)."""
+        with self._lock:
+            self.failure, self._backend = failure, None
+
+    def _explain(self, e: BaseException) -> str:
+        ckpt = self.checkpoint or getattr(self._backend, "checkpoint", None) or _default_checkpoint(self.name)
+        what = f"`{ckpt}` ({self.name})" if ckpt else f"the {self.name} model"
+        return (f"**No masks:** the segmentation model {what} could not be loaded — {_sentence(e)}  "
+                "The box and points are drawn without a mask.  To get masks, give a local checkpoint with "
+                "`--sam-checkpoint PATH` (a folder saved with `save_pretrained` for sam2, a `.pth` file for "
+                "segment-anything) or in the **Model** tab; to stop trying, start with `--segmenter none`.  "
+                "It is not tried again until the segmentation setting changes.")
+
+
+def _default_checkpoint(name: str) -> str | None:
+    if name.startswith("sam2"):
+        from onethinker.segment.sam2 import DEFAULT_SAM2_CHECKPOINT
+
+        return DEFAULT_SAM2_CHECKPOINT
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
 # Files the app writes
 
 
@@ -302,6 +381,7 @@ class Session:
     edit: Any = None  # components.correct.Edit: the correction being made
     correction: Any = None  # the corrected payload last shown for confirmation
     admin: bool = False
+    panels: set = field(default_factory=set)  # the Run tab's optional panels now on show (components.run.Outputs)
 
     def stop(self) -> str:
         if self.stream is not None and not self.stream.done:
@@ -331,7 +411,7 @@ class AppContext:
         self.outputs = OutputDir(out, settings.max_output_files, settings.max_output_mb)
         self._store = None
         self._store_lock = threading.Lock()
-        self._segmenter = None
+        self.segmenters = SegmenterSlot(settings.segmenter, settings.sam_checkpoint)
         self.started = time.time()
 
     # -- feedback store ------------------------------------------------------------------------
@@ -345,25 +425,15 @@ class AppContext:
             return self._store
 
     # -- segmentation --------------------------------------------------------------------------
-    def segmenter(self):
-        """The configured segmentation backend (loaded by the renderer on first use), or None."""
-        name = (self.settings.segmenter or "none").lower()
-        if name == "none":
-            return None
-        if self._segmenter is None:
-            from onethinker.segment import get_segmenter
-
-            kw = {"checkpoint": self.settings.sam_checkpoint} if self.settings.sam_checkpoint else {}
-            self._segmenter = get_segmenter(name, **kw)
-        return self._segmenter
-
     def use_segmenter(self, segmenter, name: str) -> None:
         """Draw masks with an already-made segmentation backend (tests, benchmarks)."""
-        self.settings.segmenter, self._segmenter = name, segmenter
+        self.settings.segmenter = name
+        self.segmenters.use(segmenter, name)
 
     def set_segmenter(self, name: str, checkpoint: str | None = None) -> None:
+        """A new segmentation setting (a remembered load failure is forgotten: the next render tries it)."""
         self.settings.segmenter, self.settings.sam_checkpoint = name or "none", checkpoint or None
-        self._segmenter = None
+        self.segmenters.configure(self.settings.segmenter, self.settings.sam_checkpoint)
 
     # -- admin ---------------------------------------------------------------------------------
     def is_admin(self, user: str, password: str) -> bool:

@@ -1,9 +1,10 @@
 """The Correct tab: fix the last run's answer by hand, see it drawn, then save it as a Correction.
 
 Boxes are drawn or dragged in ``gradio_image_annotation`` on the image or on a frame (a slider walks
-the seconds of a track); segmentation points are clicked on the picture with a ± switch; a time span
-is typed or picked on the timeline; other answers are typed.  :class:`Edit` holds the parts on the
-0–1000 grid; every pixel ↔ grid step and the assembly of the answer is ``onethinker.edit``.
+the seconds of a track, or picks the frame a box about a video is drawn on); segmentation points are
+clicked on the picture with a ± switch; a time span is typed or picked on the timeline; other answers
+are typed.  :class:`Edit` holds the parts on the 0–1000 grid; every pixel ↔ grid step and the assembly
+of the answer is ``onethinker.edit``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Edit:
     span: tuple[float, float] | None = None
     positive: list[tuple] = field(default_factory=list)
     negative: list[tuple] = field(default_factory=list)
-    time: float | None = None  # key frame of a video segmentation
+    time: float | None = None  # the video frame shown: a box's, or a video segmentation's key frame
     key: int | None = None  # the track key shown
     canvas: E.Canvas | None = None
     picker: E.SpanPicker | None = None
@@ -74,9 +75,19 @@ class Edit:
             e.span = e.span or (0.0, round(e.duration or 0.0, 2))
         if e.kind == "span" and e.duration:
             e.picker = E.span_picker(e.duration, e.span)
-        if e.kind == "seg" and e.media and e.media[1] == VIDEO and e.time is None:
+        if e.kind in ("seg", "box") and e.on_video and e.time is None:
             e.time = 0.0
         return e
+
+    @property
+    def on_video(self) -> bool:
+        return self.media is not None and self.media[1] == VIDEO
+
+    def frame_words(self) -> str:
+        """Which frame a box about a video is drawn on ('' for an image, or a track's own seconds)."""
+        if self.kind != "box" or not self.on_video or self.canvas is None or self.canvas.time is None:
+            return ""
+        return f"drawn on the frame at {self.canvas.time:.2f} s"
 
     def _canvas_time(self) -> float:
         if self.kind == "track" and self.key is not None:
@@ -112,9 +123,11 @@ class Edit:
         now = self.run.answer.answer_text or "(no answer)"
         how = {"box": "Drag or redraw the box.",
                "track": "Pick a second with the slider and drag or redraw its box; clear the box to drop that second.",
+               "box-video": "Pick the frame to draw on with the slider, then drag or redraw the box (the answer is "
+                            "one box on the 0–1000 grid, whichever frame it is drawn on).",
                "span": "Type the start and end, or click on the timeline (the switch says which one a click sets).",
                "seg": "Drag or redraw the box; click the picture to add points (the switch says + or −).",
-               "text": "Type the right answer."}[self.kind]
+               "text": "Type the right answer."}["box-video" if self.kind == "box" and self.on_video else self.kind]
         return f"**Correcting** a {t.title.lower()} answer by `{self.run.model}`: `{now[:300]}`  \n{how}"
 
     # -- edits ---------------------------------------------------------------------------------
@@ -178,8 +191,8 @@ def _same_pixels(box: dict, shown: dict | None) -> bool:
 # Handlers
 
 
-LOAD_KEYS = ("summary", "annot", "points", "timeline", "key", "box_group", "seg_group", "span_group", "text",
-             "start", "end", "seg_time")
+LOAD_KEYS = ("summary", "annot", "points", "timeline", "key", "frame", "box_group", "seg_group", "span_group",
+             "text", "start", "end", "seg_time")
 
 
 def start(session: Session) -> dict[str, Any]:
@@ -187,7 +200,7 @@ def start(session: Session) -> dict[str, Any]:
     run = session.run
     session.correction = None
     session.edit = None
-    hidden = {k: gr.update(visible=False) for k in ("key", "box_group", "seg_group", "span_group", "text")}
+    hidden = {k: gr.update(visible=False) for k in ("key", "frame", "box_group", "seg_group", "span_group", "text")}
     if run is None:
         return {"summary": "Run the model first (Run tab); its answer can then be corrected here.", **hidden}
     try:
@@ -204,14 +217,22 @@ def start(session: Session) -> dict[str, Any]:
         "timeline": None if e.picker is None else e.picker.image,
         "key": gr.update(visible=e.kind == "track", minimum=keys[0] if keys else 0,
                          maximum=keys[-1] if keys else 1, value=e.key if e.key is not None else 0),
+        "frame": frame_slider(e),
         "box_group": gr.update(visible=e.kind in ("box", "track", "seg")),
         "seg_group": gr.update(visible=e.kind == "seg"),
         "span_group": gr.update(visible=e.span is not None),
         "text": gr.update(visible=e.kind == "text", value=text),
         "start": span[0], "end": span[1],
-        "seg_time": gr.update(value=e.time if e.time is not None else 0.0,
-                              visible=e.media is not None and e.media[1] == VIDEO),
+        "seg_time": gr.update(value=e.time if e.time is not None else 0.0, visible=e.kind == "seg" and e.on_video),
     }
+
+
+def frame_slider(e: Edit) -> Any:
+    """The frame slider of a box about a video: over the video's seconds, its label naming the frame shown."""
+    if e.kind != "box" or not e.on_video or e.canvas is None:
+        return gr.update(visible=False)
+    return gr.update(visible=True, minimum=0.0, maximum=max(round(e.duration or 0.0, 2), 0.1),
+                     value=e.time or 0.0, label=f"Frame to draw on (s): box {e.frame_words()}")
 
 
 def confirm(ctx: AppContext, session: Session, text: str | None) -> tuple[str, Any, Any]:
@@ -225,11 +246,14 @@ def confirm(ctx: AppContext, session: Session, text: str | None) -> tuple[str, A
     except FeedbackError as err:
         return f"❌ {err}", None, None
     session.correction = payload
-    msg = f"Corrected answer: `{payload.answer_text()}` — check the drawing, then **Save correction**."
+    where = f" ({e.frame_words()})" if e.frame_words() else ""
+    msg = f"Corrected answer: `{payload.answer_text()}`{where} — check the drawing, then **Save correction**."
     if e.media is None or e.kind == "text":
         return msg, None, None
+    # a box about a video is shown on the frame it was drawn on (the renderer would take the first frame)
+    media = e.canvas.image if e.frame_words() else e.media[0]
     try:
-        res = render(payload, e.media[0], options=RenderOptions(out_dir=str(ctx.outputs.root)))
+        res = render(payload, media, options=RenderOptions(out_dir=str(ctx.outputs.root)))
     except (MediaError, OSError) as err:
         return f"{msg}  \n⚠️ cannot draw it: {err}", None, None
     ctx.outputs.prune()
@@ -250,7 +274,8 @@ def save(ctx: AppContext, session: Session, keep_reasoning: bool, comment: str) 
         return f"❌ Not saved — {err}"
     except (MediaError, OSError) as err:
         return f"❌ Not saved — the media could not be stored: {err}"
-    return f"✅ Saved correction as record #{rid}: `{payload.answer_text()}`"
+    where = f" ({e.frame_words()})" if e.frame_words() else ""
+    return f"✅ Saved correction as record #{rid}: `{payload.answer_text()}`{where}"
 
 
 def edited(session: Session) -> None:
@@ -269,6 +294,8 @@ def build(ctx: AppContext, page: Any) -> None:
                                   elem_id="correct-summary")
             reload_btn = gr.Button("Correct the last run", size="sm", scale=0, elem_id="correct-reload")
         key = gr.Slider(0, 1, step=1, value=0, label="Second (track key)", visible=False, elem_id="correct-key")
+        frame = gr.Slider(0, 1, step=0.1, value=0, label="Frame to draw on (s)", visible=False,
+                          elem_id="correct-frame")
         with gr.Group(visible=False) as box_group:
             annot = image_annotator(label="Box (drag a corner, or draw a new one)", single_box=True,
                                     disable_edit_boxes=True, sources=[], image_type="numpy", height=420,
@@ -300,8 +327,8 @@ def build(ctx: AppContext, page: Any) -> None:
                              elem_id="correct-shown-video")
 
     cheap = dict(concurrency_id="edit", concurrency_limit=8, api_visibility="private")
-    widgets = dict(zip(LOAD_KEYS, [summary, annot, points, timeline, key, box_group, seg_group, span_group, text,
-                                   start_s, end_s, seg_time]))
+    widgets = dict(zip(LOAD_KEYS, [summary, annot, points, timeline, key, frame, box_group, seg_group, span_group,
+                                   text, start_s, end_s, seg_time]))
 
     def load(s: Session):
         return {widgets[k]: v for k, v in start(s).items()}
@@ -324,6 +351,14 @@ def build(ctx: AppContext, page: Any) -> None:
             return gr.skip()
         s.edit.set_key(int(k))
         return s.edit.annotator_value()
+
+    def on_frame(s: Session, t):
+        e = s.edit
+        if e is None or not e.frame_words():
+            return gr.skip(), gr.skip()
+        e.set_time(t)
+        edited(s)  # the confirmation showed another frame
+        return e.annotator_value(), frame_slider(e)
 
     def on_click(s: Session, sgn: str, evt: gr.SelectData):
         e = s.edit
@@ -366,6 +401,7 @@ def build(ctx: AppContext, page: Any) -> None:
 
     annot.change(on_box, [session, annot], [status], **cheap)
     key.release(on_key, [session, key], [annot], **cheap)
+    frame.release(on_frame, [session, frame], [annot, frame], **cheap)
     points.select(on_click, [session, sign], [points, status], **cheap)
     clear_pts.click(on_clear, [session], [points], **cheap)
     # user edits only (.input / .submit / .blur): the values set when an editor opens must not echo back

@@ -119,7 +119,7 @@ def sample_two(ctx: AppContext, session: Session, req_args: dict, temperature: f
     pics = []
     for run in runs:
         try:
-            res = views.render_run(run, str(ctx.outputs.root), None, ctx.segmenter())
+            res, _ = views.render_run(run, str(ctx.outputs.root), None, ctx.segmenters)
         except (MediaError, OSError):
             res = None
         session.sample_renders.append(res)
@@ -127,12 +127,11 @@ def sample_two(ctx: AppContext, session: Session, req_args: dict, temperature: f
         pics += [image, video]
     session.samples = runs
     ctx.outputs.prune()
-    if runs[0].text.strip() == runs[1].text.strip():
-        # the store refuses a preference between identical outputs; say so before anyone tries
-        yield ("⚠️ The two samples are the same text: there is nothing to prefer. Rate them both (tie or both "
-               "bad), or raise the temperature and sample again.", chats[0], chats[1], *pics)
-        return
-    yield ("✅ Two samples ready: which is better?", chats[0], chats[1], *pics)
+    ready = "✅ Two samples ready: which is better?"
+    if runs[0].text == runs[1].text:  # the store refuses a preference between identical texts
+        ready = ("✅ Two samples ready, but they are the same text: there is nothing to prefer.  Sample again "
+                 "(a higher temperature varies more), or mark them **Tie (both good)** or **Both bad**.")
+    yield (ready, chats[0], chats[1], *pics)
 
 
 def build(ctx: AppContext, page: Any) -> None:

@@ -24,14 +24,15 @@ from onethinker.edit import Canvas, box_from_pixels, canvas
 from onethinker.engine import DEFAULT_MAX_NEW_TOKENS, EngineError, InputError, Request, SamplingParams, build_messages
 from onethinker.feedback import FeedbackError
 from onethinker.media.probe import MediaError
-from onethinker.media.sampling import VideoSampling
+from onethinker.media.sampling import IMAGE_MAX_PIXELS, VideoSampling
 from onethinker.render.preview import preview
 from onethinker.rewards import score
 from onethinker.runs import Run, parse_truth
 from onethinker.tasks import IMAGE, TASKS, VIDEO, get_task, tasks_for, tracking_question
 
 OFFICIAL_VIDEO = VideoSampling.official()
-OFFICIAL_IMAGE_MAX_PIXELS = 1024 * 32 * 32
+OFFICIAL_SAMPLING = SamplingParams()
+OFFICIAL_IMAGE_MAX_PIXELS = IMAGE_MAX_PIXELS
 TEXT_EVERY_S = 0.08  # at most ~12 text updates a second
 PREVIEW_EVERY_S = 0.3  # at most ~3 overlay updates a second
 
@@ -136,13 +137,74 @@ def prompt_preview(ctx: AppContext, image, video, task, question, options, track
 # Running
 
 
-OUTPUT_KEYS = ("status", "chat", "answer", "overlay", "video", "thumbs", "notes", "seen", "download")
+OUTPUT_KEYS = ("status", "chat", "answer", "overlay", "video", "thumbs", "notes", "seen", "download", "frames")
+# panels on show only when they have something to show (built hidden), with their empty values
+PANELS: dict[str, Any] = {"overlay": None, "video": None, "thumbs": [], "download": None, "frames": []}
+TEXTS = ("status", "chat", "answer", "notes", "seen")
 
 
 def _out(**kw: Any) -> dict[str, Any]:
     unknown = set(kw) - set(OUTPUT_KEYS)
     assert not unknown, unknown
     return kw
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and not value)
+
+
+class Outputs:
+    """Turns the handler's updates (some keys of :data:`OUTPUT_KEYS`) into one value per output widget,
+    sent as cheaply as gradio allows.
+
+    Gradio rebuilds a component and its whole config for every ``gr.update`` or ``gr.skip`` in an
+    update (1–5 ms each, measured), while a plain value costs ~0.1 ms.  So:
+
+    * a panel's visibility is sent only when it changes (``visible`` lives in the session: it outlives
+      the run); a panel that empties is emptied at once with a plain value and hidden with the next
+      update (or :meth:`flush`), so clearing the last run never delays the first token;
+    * an output the update leaves alone is re-sent as its current plain value when that is cheap (text,
+      or a hidden panel's empty value; gradio sends a generator's unchanged values as empty diffs);
+      only a picture on show is skipped.
+    """
+
+    def __init__(self, visible: set[str]):
+        self.visible = visible
+        self.current: dict[str, Any] = {}
+        self.hide: set[str] = set()  # emptied panels still on show
+
+    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        due, self.hide = self.hide, set()
+        for k in OUTPUT_KEYS:
+            if k in changes:
+                value = self.current[k] = changes[k]
+                if k in PANELS and not _empty(value) and k not in self.visible:
+                    self.visible.add(k)
+                    value = gr.update(value=value, visible=True)
+                elif k in PANELS and _empty(value) and k in self.visible:
+                    if k in due:
+                        value = self._hidden(k)
+                    else:
+                        self.hide.add(k)
+                out[k] = value
+            elif k in due:
+                out[k] = self._hidden(k)
+            elif k in TEXTS and k in self.current:
+                out[k] = self.current[k]
+            elif k in PANELS and k not in self.visible:
+                out[k] = PANELS[k]
+            else:
+                out[k] = gr.skip()  # a picture on show, or text this run has not set
+        return out
+
+    def flush(self) -> dict[str, Any] | None:
+        """The update that hides the panels still waiting to be hidden, or None."""
+        return self.update({}) if self.hide else None
+
+    def _hidden(self, k: str) -> Any:
+        self.visible.discard(k)
+        return gr.update(value=PANELS[k], visible=False)
 
 
 def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: str = "", progress: Any = None):
@@ -163,7 +225,7 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
         session.pending = session.stop_requested = False
         yield _out(status="⏹ stopped before the run started")
         return
-    clear = dict(overlay=None, video=None, thumbs=[], notes="", seen="", download=None)
+    clear = dict(PANELS, notes="", seen="")  # the last run's outputs go with the first update
     if not ctx.models.ready:  # loading takes a while: say so at once (and clear the last run's outputs)
         yield _out(status=f"⏳ loading the model · {ctx.models.status().name}",
                    chat=views.chat_messages(req.question, None), answer="", **clear)
@@ -194,10 +256,12 @@ def run_stream(ctx: AppContext, session: Session, req_args: dict, truth_text: st
             now = time.perf_counter()
             if now - last_text < TEXT_EVERY_S:
                 continue
-            last_text = now
             ans = parse(stream.text, stream.sent.task, data_type=stream.sent.data_type, final=False)
-            update = _out(status=rate.line(ans.phase, model), chat=views.chat_messages(req.question, ans),
-                          answer=ans.answer_text or "", **clear)
+            chat = views.chat_messages(req.question, ans)
+            if len(chat) < 2:  # nothing of the model's to show yet (half a tag): the next delta may have it
+                continue
+            last_text = now
+            update = _out(status=rate.line(ans.phase, model), chat=chat, answer=ans.answer_text or "", **clear)
             clear = {}
             if ans.payload is not None and ans.payload != drawn and now - last_pic >= PREVIEW_EVERY_S and media:
                 try:
@@ -234,17 +298,21 @@ def finish(ctx: AppContext, session: Session, run: Run, truth_text: str, report:
     if run.answer.payload is not None and _preview_media(run.request) is not None:
         yield {**base, "status": base["status"] + " · drawing the overlay…"}
     scored = score(run.text, truth_text, run.task, run.data_type) if truth is not None else None
-    res = None
+    res = no_masks = None
     try:
-        res = views.render_run(run, str(ctx.outputs.root), truth, ctx.segmenter(),
-                               lambda done, total: report(done / max(total, 1), desc="drawing the overlay"))
+        res, no_masks = views.render_run(run, str(ctx.outputs.root), truth, ctx.segmenters,
+                                         lambda done, total: report(done / max(total, 1), desc="drawing the overlay"))
     except (MediaError, OSError) as e:
         base["status"] += f"  \n⚠️ the overlay cannot be drawn: {e}"
     session.render = res
     image, video, thumbs = views.overlay_views(res)
+    try:
+        frames = views.seen_gallery(run.sent)
+    except (MediaError, OSError):
+        frames = []  # the media went away since the run: the sizes and times above still say what was seen
     ctx.outputs.prune()
-    yield {**base, "overlay": image, "video": video, "thumbs": thumbs,
-           "notes": views.notes(run, res, truth, scored)}
+    yield {**base, "overlay": image, "video": video, "thumbs": thumbs, "frames": frames,
+           "notes": views.notes(run, res, truth, scored, no_masks)}
 
 
 def _preview_media(req: Request) -> tuple[str, str] | None:
@@ -287,8 +355,10 @@ def build(ctx: AppContext, page: Any) -> None:
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
                 with gr.Row():
-                    image = ImageInput(type="filepath", label="Image", sources=["upload", "clipboard"], height=260,
-                                       elem_id="run-image")
+                    # image_mode=None: the file goes to the engine as uploaded (gradio would re-encode an RGBA
+                    # or palette image, dropping transparency onto black; the engine flattens it onto white)
+                    image = ImageInput(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"],
+                                       height=260, elem_id="run-image")
                     video = gr.Video(label="Video", sources=["upload"], height=260, elem_id="run-video")
                 # custom values pass gradio's own check: an example may set its task before the media it
                 # brings has narrowed the list; the engine refuses a task that does not fit, in words
@@ -310,8 +380,9 @@ def build(ctx: AppContext, page: Any) -> None:
                     prompt = gr.Textbox(show_label=False, lines=6, interactive=False, elem_id="run-prompt")
                 with gr.Accordion("Settings (defaults: the official evaluation's)", open=False):
                     with gr.Row():
-                        temperature = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature (0 = greedy)")
-                        top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")
+                        temperature = gr.Slider(0.0, 2.0, value=OFFICIAL_SAMPLING.temperature, step=0.05,
+                                                label="Temperature (0 = greedy)")
+                        top_p = gr.Slider(0.05, 1.0, value=OFFICIAL_SAMPLING.top_p, step=0.05, label="Top-p")
                     with gr.Row():
                         max_new = gr.Number(DEFAULT_MAX_NEW_TOKENS, label="Max new tokens", precision=0, minimum=1,
                                             elem_id="run-max-new")
@@ -339,6 +410,8 @@ def build(ctx: AppContext, page: Any) -> None:
                 notes = gr.Markdown(elem_id="run-notes")
                 with gr.Accordion("What the model saw", open=False):
                     seen = gr.Markdown(elem_id="run-seen")
+                    frames = gr.Gallery(label="The frames sent, at their times (or the image)", columns=5,
+                                        height="auto", object_fit="contain", visible=False, elem_id="run-frames")
                 download = gr.File(label="Download this run (JSON: raw text, parsed answer, what was sent, settings)",
                                    interactive=False, visible=False, elem_id="run-download")
         with warnings.catch_warnings():  # some examples have no image or no video: expected, not a problem
@@ -349,17 +422,11 @@ def build(ctx: AppContext, page: Any) -> None:
                         examples_per_page=13)
 
     outs = {"status": status, "chat": chat, "answer": answer, "overlay": overlay, "video": video_out,
-            "thumbs": thumbs, "notes": notes, "seen": seen, "download": download}
+            "thumbs": thumbs, "notes": notes, "seen": seen, "download": download, "frames": frames}
     form = [image, video, task, question, options, track_object, track_box, temperature, top_p, max_new, seed, fps,
             max_frames, max_px, img_px]
     names = ["image", "video", "task", "question", "options", "track_object", "track_box", "temperature", "top_p",
              "max_new_tokens", "seed", "fps", "max_frames", "max_pixels", "image_max_pixels"]
-
-    def shown(key: str, value: Any) -> Any:
-        """Panels that are empty for most tasks appear only when they have something to show."""
-        if key in ("overlay", "video", "thumbs", "download"):
-            return gr.update(value=value, visible=value is not None and not (isinstance(value, list) and not value))
-        return value
 
     def on_media(img, vid, current):
         choices = task_choices(img, vid)
@@ -391,8 +458,12 @@ def build(ctx: AppContext, page: Any) -> None:
                progress=gr.Progress()):
         values = locals()
         args = {n: values[n] for n in names}
+        shown = Outputs(s.panels)
         for update in run_stream(ctx, s, args, truth, progress):
-            yield {outs[k]: shown(k, v) for k, v in update.items()}
+            yield {outs[k]: v for k, v in shown.update(update).items()}
+        rest = shown.flush()
+        if rest is not None:
+            yield {outs[k]: v for k, v in rest.items()}
 
     def stop_fn(s: Session):
         return s.stop()

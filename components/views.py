@@ -15,11 +15,22 @@ from onethinker.answer import Answer
 from onethinker.engine import Request, Sent, gpu
 from onethinker.payloads import TimeSpan
 from onethinker.render import RenderOptions, RenderResult, render
+from onethinker.render.seen import MAX_FRAMES, seen_pictures
 from onethinker.runs import Run
 from onethinker.tasks import IMAGE, VIDEO, get_task
 
+
+
+def _render_with_masks(answer: Any, media: str, truth: Any, options: RenderOptions, segmenters: Any, video: bool,
+                       progress: Any) -> tuple[RenderResult, str | None]:
+    """Load the segmentation model (once) and draw; returns the render and why there are no masks, if so."""
+    seg, why = segmenters.get(video)
+    return render(answer, media, truth=truth, options=options, segmenter=seg, progress=progress), why
+
+
 # Segmentation models run on the GPU: on a ZeroGPU Space that work must sit inside @spaces.GPU (a no-op elsewhere)
-render_with_masks = gpu(render, duration=int(os.environ.get("ONETHINKER_GPU_DURATION", "120")))
+render_with_masks = gpu(_render_with_masks, duration=int(os.environ.get("ONETHINKER_GPU_DURATION", "120")))
+NO_BACKEND = "no segmentation backend given"  # the renderer's note when it has no segmenter
 
 PHASE_WORDS = {"thinking": "thinking", "answering": "answering", "done": "done"}
 
@@ -102,17 +113,24 @@ def media_for(req: Request) -> tuple[str, str] | None:
     return None
 
 
-def render_run(run: Run, out_dir: str, truth: Answer | None = None, segmenter: Any = None,
-               progress: Any = None) -> RenderResult | None:
-    """The full overlay of a finished run (``render``), with the reference answer beside it."""
+def render_run(run: Run, out_dir: str, truth: Answer | None = None, segmenters: Any = None,
+               progress: Any = None) -> tuple[RenderResult | None, str | None]:
+    """The full overlay of a finished run (``render``), with the reference answer beside it, and why a
+    segmentation answer is drawn without masks (``segmenters``: the app's ``SegmenterSlot``) if it is."""
     media = drawing_media(run)
     if media is None or not draws(run.task, run.data_type):
-        return None
-    seg = segmenter if get_task(run.task, run.data_type).reward.startswith("segmentation") else None
+        return None, None
     gt = truth if truth is not None and truth.payload is not None else None
-    draw = render if seg is None else render_with_masks
-    return draw(run.answer, media[0], truth=gt, options=RenderOptions(out_dir=out_dir), segmenter=seg,
-                progress=progress)
+    opts = RenderOptions(out_dir=out_dir)
+    masks = get_task(run.task, run.data_type).reward.startswith("segmentation") and run.answer.payload is not None
+    if not masks or segmenters is None or segmenters.name == "none":
+        return render(run.answer, media[0], truth=gt, options=opts, progress=progress), None
+    if segmenters.failure is not None:  # known not to load: no GPU needed to draw the box and points
+        return render(run.answer, media[0], truth=gt, options=opts, progress=progress), segmenters.failure
+    res, why = render_with_masks(run.answer, media[0], gt, opts, segmenters, media[1] == VIDEO, progress)
+    if why is not None and segmenters.failure is None:
+        segmenters.remember(why)
+    return res, why
 
 
 def overlay_views(res: RenderResult | None) -> tuple[Any, Any, list]:
@@ -127,16 +145,21 @@ def overlay_views(res: RenderResult | None) -> tuple[Any, Any, list]:
     return res.image, None, []
 
 
-def notes(run: Run, res: RenderResult | None, truth: Answer | None, scored: Any = None) -> str:
-    """Parse problems, drawing notes and the score, in plain words."""
+def notes(run: Run, res: RenderResult | None, truth: Answer | None, scored: Any = None,
+          no_masks: str | None = None) -> str:
+    """Parse problems, drawing notes and the score, in plain words (``no_masks``: why a segmentation
+    answer has no masks, said once in place of the renderer's generic note)."""
     out: list[str] = []
     a = run.answer
     if a.error:
         out.append(f"**The answer could not be read:** {a.error}")
     if a.warnings:
         out.append("**Repairs made to read the answer:**\n" + "\n".join(f"- {w}" for w in a.warnings))
+    if no_masks:
+        out.append(no_masks)
     if res is not None and res.warnings:
-        shown = [w for w in res.warnings if w not in a.warnings and not w.startswith("prediction: ")]
+        shown = [w for w in res.warnings if w not in a.warnings and not w.startswith("prediction: ")
+                 and not (no_masks and w.startswith(NO_BACKEND))]
         if shown:
             out.append("**Drawing notes:**\n" + "\n".join(f"- {w}" for w in shown))
     if truth is not None and truth.error:
@@ -171,7 +194,25 @@ def seen_markdown(sent: Sent | None) -> str:
                 + (" (sampled by the server)" if m.get("sampled_by") == "server" else ""))
             lines.append(f"**Frame indices:** {', '.join(map(str, (m.get('frame_indices') or [])[:64]))}")
             lines.append(f"**Frame times (s):** {shown}")
+            n = len(m.get("frame_indices") or ())
+            if n > MAX_FRAMES:
+                lines.append(f"The pictures show {MAX_FRAMES} of the {n} frames, spread evenly.")
         elif m.get("kind") == IMAGE:
             lines.append(f"**Image:** {m.get('width')}×{m.get('height')} → sent at "
                          f"{m.get('resized_width')}×{m.get('resized_height')}")
     return "  \n".join(lines)
+
+
+def seen_gallery(sent: Sent | None) -> list[tuple[Any, str]]:
+    """Thumbnails of what the model saw, captioned short enough for a thumbnail: each sent frame with its
+    time in the video, the image with the size it was sent at (indices and sizes are in
+    :func:`seen_markdown`)."""
+    if sent is None:
+        return []
+    items = []
+    for p in seen_pictures(sent.media):
+        if p.kind == VIDEO:
+            items.append((p.image, f"{p.time:.2f} s"))
+        else:
+            items.append((p.image, f"sent at {p.sent_size[0]}×{p.sent_size[1]}" if p.sent_size else "image"))
+    return items

@@ -67,6 +67,12 @@ class SamV1Segmenter:
             self._predictor = SamPredictor(self.model)
         return self._predictor
 
+    def load(self, video: bool = False) -> None:
+        """Load the model now rather than on first use (one model serves images and videos); raises what
+        loading raises, so a caller can tell a load failure from a failed segmentation."""
+        with self._lock:
+            self._load()
+
     def release(self) -> None:
         self._predictor = None
         self.model = None if self.checkpoint else self.model

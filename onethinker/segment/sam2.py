@@ -134,6 +134,13 @@ class Sam2Segmenter:
             self.video_processor = Sam2VideoProcessor.from_pretrained(self.checkpoint)
         self.video_model.to(self.device).eval()
 
+    def load(self, video: bool = False) -> None:
+        """Load the image model (or the video model) now, rather than on first use; raises what loading
+        raises (a checkpoint that cannot be found or fetched, too little memory), so a caller can tell
+        a load failure from a failed segmentation."""
+        with self._lock:
+            self._load_video() if video else self._load_image()
+
     def release(self) -> None:
         """Drop the loaded models (they load again on next use)."""
         self.image_model = self.video_model = None

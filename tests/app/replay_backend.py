@@ -4,7 +4,9 @@
 real media loading, so bad uploads fail the real way) and then streams its scripted text in small
 chunks, optionally with a delay per chunk, honouring ``cancel`` between chunks.  The scripted answers
 are the example media's reference answers (``examples/make_media.py``), so every overlay path draws
-something real.  Nothing here is used outside tests and benchmarks.
+something real.  At a temperature above 0 the reasoning ends with the call's number, so two samples
+differ as a sampler's would (the store refuses a preference between identical texts); greedy calls
+repeat exactly.  Nothing here is used outside tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -47,15 +49,16 @@ class ReplayBackend(Backend):
     name = "replay"
 
     def __init__(self, answers: dict[str, str] | None = None, *, chunk: int = 6, delay: float = 0.0,
-                 reasoning: str = REASONING, model: str = "replay-onethinker", vary_samples: bool = True):
+                 reasoning: str = REASONING, model: str = "replay-onethinker"):
         super().__init__()
-        self.vary_samples, self.samples_drawn = vary_samples, 0
         self.answers = answers or scripted_answers()
         self.chunk, self.delay, self.reasoning, self.model = chunk, delay, reasoning, model
         self.requests: list[Request] = []
+        self.sampled = 0  # calls at a temperature above 0
 
-    def response(self, task: str) -> str:
-        return f"<think>{self.reasoning}</think><answer>{self.answers[task]}</answer>"
+    def response(self, task: str, sample: int | None = None) -> str:
+        reasoning = self.reasoning if sample is None else f"{self.reasoning}(sample {sample}) "
+        return f"<think>{reasoning}</think><answer>{self.answers[task]}</answer>"
 
     def stream(self, request: Request) -> TextStream:
         t0 = time.perf_counter()
@@ -66,10 +69,11 @@ class ReplayBackend(Backend):
                                                    for k, v in c.items()} for c in prep.messages[0]["content"]]}],
                     prep.describe_media(), asdict(request.sampling), prompt_tokens=len(prep.prompt.split()))
         stream = TextStream(sent, t0)
-        text = self.response(prep.task.id)
-        if not request.sampling.greedy and self.vary_samples:  # sampled runs differ, as a real model's do
-            self.samples_drawn += 1
-            text = text.replace("</think>", f" (sample {self.samples_drawn})</think>", 1)
+        sample = None
+        if request.sampling.temperature > 0:
+            self.sampled += 1
+            sample = self.sampled
+        text = self.response(prep.task.id, sample)
         pieces = [text[i:i + self.chunk] for i in range(0, len(text), self.chunk)]
 
         def gen():

@@ -102,6 +102,10 @@ def test_run_shows_the_reasoning_while_streaming_then_draws_the_answer(page, exa
     assert width == 320  # the annotated image, at the image's own size
     assert '{"boxes": [469, 250, 719, 583]}' in page.input_value("#run-answer textarea")
     page.shot("2-drawn")
+    page.get_by_text("What the model saw").click()
+    page.wait_for_selector("#run-frames img")
+    assert "sent at 320×256" in text(page, "#run-frames")
+    page.shot("3-what-the-model-saw")
 
 
 def test_stop_mid_stream_keeps_the_partial_text(page, served, examples):
@@ -120,39 +124,71 @@ def test_stop_mid_stream_keeps_the_partial_text(page, served, examples):
     page.shot("2-stopped")
 
 
+def open_correct(pg):
+    pg.get_by_role("tab", name="Correct").click()
+    pg.wait_for_selector("#correct-box canvas")
+    pg.wait_for_function("(document.querySelector('#correct-summary')?.innerText || '').includes('Correcting')")
+    time.sleep(0.5)  # let the editor lay the picture out
+
+
+def draw_box(pg, size: tuple[int, int], corner: tuple[float, float], opposite: tuple[float, float]):
+    """Drag a new box in the box editor between two points given in the picture's own pixels."""
+    cb = pg.locator("#correct-box canvas").bounding_box()
+    cw = pg.eval_on_selector("#correct-box canvas", "c => c.clientWidth")
+    scale = min(1.0, cw / size[0])  # the editor shows small pictures at their own size, centred
+    x0, y0 = cb["x"] + (cw - size[0] * scale) / 2, cb["y"]
+    pg.click("#correct-box button[aria-label='Create box']")
+    pg.mouse.move(x0 + corner[0] * scale, y0 + corner[1] * scale)
+    pg.mouse.down()
+    mid = ((corner[0] + opposite[0]) / 2, (corner[1] + opposite[1]) / 2)
+    pg.mouse.move(x0 + mid[0] * scale, y0 + mid[1] * scale, steps=5)
+    pg.mouse.move(x0 + opposite[0] * scale, y0 + opposite[1] * scale, steps=5)
+    pg.mouse.up()
+
+
+def show_and_save(pg):
+    pg.click("#correct-show")
+    pg.wait_for_function("(document.querySelector('#correct-status')?.innerText || '').includes('Corrected answer')")
+    pg.wait_for_selector("#correct-shown img")
+    pg.shot("2-shown")
+    pg.click("#correct-save")
+    pg.wait_for_function("(document.querySelector('#correct-status')?.innerText || '').includes('Saved correction')")
+    pg.shot("3-saved")
+
+
 def test_draw_a_correction_box_and_save_it(page, served, examples):
     _, ctx, _ = served
     start_run(page, examples["spatial grounding"]["image"], "Where is the blue square?")
     wait_status(page, "done")
-    page.get_by_role("tab", name="Correct").click()
-    page.wait_for_selector("#correct-box canvas")
-    page.wait_for_function("(document.querySelector('#correct-summary')?.innerText || '').includes('Correcting')")
-    time.sleep(0.5)  # let the editor lay the picture out
-    canvas = page.locator("#correct-box canvas")
-    cb = canvas.bounding_box()
-    cw = page.eval_on_selector("#correct-box canvas", "c => c.clientWidth")
-    iw, ih = 320, 240  # examples/app/shapes.png
-    scale = min(1.0, cw / iw)  # the editor shows small pictures at their own size, centred
-    x0 = cb["x"] + (cw - iw * scale) / 2
-    y0 = cb["y"]
-    page.click("#correct-box button[aria-label='Create box']")
-    page.mouse.move(x0 + 32 * scale, y0 + 24 * scale)
-    page.mouse.down()
-    page.mouse.move(x0 + 100 * scale, y0 + 80 * scale, steps=5)
-    page.mouse.move(x0 + 160 * scale, y0 + 120 * scale, steps=5)
-    page.mouse.up()
+    open_correct(page)
+    draw_box(page, (320, 240), (32, 24), (160, 120))  # examples/app/shapes.png
     page.shot("1-drawn")
     before = ctx.store.count("correction")
-    page.click("#correct-show")
-    page.wait_for_function("(document.querySelector('#correct-status')?.innerText || '').includes('Corrected answer')")
-    page.wait_for_selector("#correct-shown img")
-    page.shot("2-shown")
-    page.click("#correct-save")
-    page.wait_for_function("(document.querySelector('#correct-status')?.innerText || '').includes('Saved correction')")
-    page.shot("3-saved")
+    show_and_save(page)
     assert ctx.store.count("correction") == before + 1
     box = list(ctx.store.records("correction"))[-1].feedback.payload.box
     assert box == pytest.approx((100, 100, 500, 500), abs=6)
+
+
+def test_correct_a_box_about_a_video_on_a_chosen_frame(page, served, examples):
+    _, ctx, _ = served
+    page.set_input_files("#run-video input[type=file]", examples["regression"]["video"])  # 192 × 144, 6 s
+    page.wait_for_selector("#run-video video")
+    page.fill("#run-question textarea", "Where is the blue square?")  # the task stays spatial grounding
+    page.click("#run-button")
+    wait_status(page, "done")
+    open_correct(page)
+    number = page.locator("#correct-frame input[type=number]")
+    number.fill("3")
+    number.press("Tab")  # the slider's release
+    page.wait_for_function("(document.querySelector('#correct-frame')?.innerText || '').includes('frame at 3.00 s')")
+    time.sleep(0.5)
+    draw_box(page, (192, 144), (19.2, 14.4), (96, 72))
+    page.shot("1-drawn-on-frame-3s")
+    show_and_save(page)
+    assert "drawn on the frame at 3.00 s" in text(page, "#correct-status")
+    rec = list(ctx.store.records("correction"))[-1]
+    assert rec.data_type == "video" and rec.feedback.payload.box == pytest.approx((100, 100, 500, 500), abs=6)
 
 
 def test_sample_two_then_prefer_a(page, served, examples):

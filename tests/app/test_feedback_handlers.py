@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 
 import gradio as gr
+import numpy as np
 import pytest
 
 from components import admin, correct, judge
@@ -13,6 +14,7 @@ from components.context import Session
 from onethinker.edit import box_to_pixels, time_of_key
 from onethinker.feedback import Correction, Preference, Vote
 from onethinker.payloads import BoxAnswer, OptionLetter, SegmentationPrompt, SpatioTemporal, Text, TimeSpan, Track
+from onethinker.render import render
 from tests.app.conftest import form
 
 
@@ -65,13 +67,20 @@ def test_sample_two_then_every_preference_choice(ctx, examples):
     assert [r.feedback.value for r in recs[2:]] == [1, 1, -1, -1] and all(len(r.outputs) == 1 for r in recs[2:])
 
 
-def test_identical_samples_are_flagged_and_cannot_be_preferred(ctx, examples):
-    ctx.models.backend().vary_samples = False  # a model that writes the same text twice
+def test_identical_samples_are_said_to_be_identical(tmp_path, examples):
+    """A sampler can return the same text twice: the page says so; a preference is refused, a tie is kept."""
+    from tests.app.conftest import make_ctx
+    from tests.app.replay_backend import ReplayBackend
+
+    class SameTwice(ReplayBackend):  # test double: a sampler that repeats itself
+        def response(self, task, sample=None):
+            return super().response(task)
+
+    ctx = make_ctx(tmp_path, SameTwice())
     s = Session()
-    ups = list(judge.sample_two(ctx, s, form(examples["spatial grounding"]), 0.8))
-    assert ups[-1][0].startswith("⚠️ The two samples are the same text") and len(s.samples) == 2
-    refused = judge.prefer(ctx, s, "A better", "")
-    assert refused.startswith("❌ Not saved") and "nothing to prefer" in refused and ctx.store.count() == 0
+    status = list(judge.sample_two(ctx, s, form(examples["numerical"]), 0.7))[-1][0]
+    assert "same text" in status and "nothing to prefer" in status
+    assert judge.prefer(ctx, s, "A better", "").startswith("❌ Not saved — outputs")
     assert judge.prefer(ctx, s, "Tie (both good)", "") == "✅ Saved as record #1, #2."
 
 
@@ -99,6 +108,28 @@ def test_box_correction_dragged_in_pixels_is_saved_on_the_grid(ctx, examples):
     rec = records(ctx)[0]
     assert rec.feedback == Correction(BoxAnswer((100.0, 100.0, 500.0, 1000.0)), 0, True, "tighter")
     assert (w, h) == (320, 240)
+
+
+def test_a_box_about_a_video_is_drawn_on_a_chosen_frame(ctx, examples):
+    s = ran(ctx, examples["regression"], task="spatial grounding", question="Where is the blue square?")
+    loaded = correct.start(s)
+    slider = loaded["frame"]
+    assert slider["visible"] is True and slider["maximum"] == pytest.approx(6.0)
+    assert slider["label"].endswith("drawn on the frame at 0.00 s") and "Pick the frame" in loaded["summary"]
+    first = loaded["annot"]["image"]
+    s.edit.set_time(3.0)  # the slider, released at 3 s
+    shown = s.edit.annotator_value()
+    assert s.edit.canvas.time == pytest.approx(3.0) and not np.array_equal(first, shown["image"])
+    assert shown["boxes"][0] == {**box_to_pixels(s.run.answer.payload.box, s.edit.canvas), "label": "answer"}
+    s.edit.set_box({"boxes": [{"xmin": 19.2, "ymin": 14.4, "xmax": 96, "ymax": 72}]})  # on the 192 × 144 frame
+    msg, image, _ = correct.confirm(ctx, s, None)
+    assert '{"boxes": [100, 100, 500, 500]}' in msg and "(drawn on the frame at 3.00 s)" in msg
+    on_first = render(BoxAnswer((100.0, 100.0, 500.0, 500.0)), first).image
+    assert image.shape == on_first.shape and not np.array_equal(image, on_first)  # drawn on the chosen frame
+    assert correct.save(ctx, s, False, "").endswith("(drawn on the frame at 3.00 s)")
+    assert records(ctx)[0].feedback.payload == BoxAnswer((100.0, 100.0, 500.0, 500.0))  # one box, on the grid
+    image_run = ran(ctx, examples["spatial grounding"])
+    assert correct.start(image_run)["frame"]["visible"] is False  # an image has no frames to pick
 
 
 def test_editing_after_confirming_needs_a_new_confirmation(ctx, examples):

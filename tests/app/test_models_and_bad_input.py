@@ -6,10 +6,14 @@ import json
 import shutil
 
 import pytest
+from gradio.components.image import ImageData
+from PIL import Image
 
+import app
 from components import run as R
 from components.context import AppContext, ModelManager, ModelUnavailable, Session, Settings
 from onethinker.engine import DEFAULT_MODEL_ID
+from onethinker.media.images import load_image
 from tests.app.conftest import form
 
 
@@ -129,3 +133,13 @@ def test_default_fallback_flag(monkeypatch, tmp_path):
     assert app.settings_from(args).fallback_model == str(tmp_path)
     with pytest.raises(SystemExit):
         app.settings_from(app.parser().parse_args(["--admin-user", "a"]))
+
+
+def test_an_uploaded_image_reaches_the_engine_as_uploaded(ctx, tmp_path):
+    """Gradio would re-encode a transparent upload with its transparency dropped onto black; the Run tab
+    hands the file on untouched, so the engine reads it as the official loader does (onto white)."""
+    path = tmp_path / "clear.png"
+    Image.new("RGBA", (64, 48), (0, 0, 0, 0)).save(path)
+    widget = next(b for b in app.build_demo(ctx).blocks.values() if getattr(b, "elem_id", None) == "run-image")
+    assert widget.preprocess(ImageData(path=str(path), orig_name="clear.png")) == str(path)
+    assert load_image(str(path)).image.getpixel((5, 5)) == (255, 255, 255)

@@ -72,6 +72,19 @@ def test_reasoning_streams_before_the_answer(tmp_path, examples):
     assert "tokens/s" in streaming[-1]["status"]
 
 
+def test_the_first_update_carries_the_first_visible_text(tmp_path, examples):
+    """A first delta with nothing to show (an empty answer tag) neither yields an empty update nor holds
+    the first visible text back for the update interval."""
+
+    class AnswersAtOnce(ReplayBackend):  # test double: a model that writes no reasoning
+        def response(self, task, sample=None):
+            return "<answer>3</answer>"
+
+    ctx = make_ctx(tmp_path, AnswersAtOnce(chunk=8, delay=0.01))  # "<answer>", "3</answe", "r>"
+    first = run_all(ctx, Session(), form(examples["numerical"]))[0]
+    assert first["chat"][-1] == {"role": "assistant", "content": "3"} and first["status"].startswith("⏳")
+
+
 @pytest.mark.parametrize("task", ["tracking", "spatial-temporal grounding"])
 def test_live_overlay_grows_while_streaming(tmp_path, examples, task):
     """Before the answer closes, the overlay already shows the latest completed second's box."""
@@ -201,3 +214,119 @@ def test_a_page_that_goes_away_frees_the_model(tmp_path, examples):
             break
     gen.close()  # what gradio does when the browser leaves or the event is cancelled
     assert stream.done and stream.cancelled and s.stream is None and s.run is None
+
+
+# -- what the model saw ---------------------------------------------------------------------------
+
+
+def test_what_the_model_saw_shows_the_frames_sent_with_their_times(ctx, examples):
+    s = Session()
+    last = run_all(ctx, s, form(examples["tracking"]))[-1]
+    m = s.run.sent.media[0]
+    assert [c for _, c in last["frames"]] == [f"{t:.2f} s" for t in m["timestamps"]]
+    assert f"**Frame indices:** {', '.join(map(str, m['frame_indices']))}" in last["seen"]
+    assert all(max(img.shape[:2]) <= 192 for img, _ in last["frames"])
+    # each thumbnail is the frame the model got (the red circle moves right: compare with the source frame)
+    import cv2
+    from onethinker.media.probe import open_video
+
+    vr = open_video(m["path"])
+    for k in (0, len(m["frame_indices"]) - 1):
+        thumb = last["frames"][k][0]
+        src = cv2.resize(vr[m["frame_indices"][k]].asnumpy(), thumb.shape[1::-1], interpolation=cv2.INTER_AREA)
+        assert np.abs(src.astype(int) - thumb.astype(int)).mean() < 2
+    assert not np.array_equal(last["frames"][0][0], last["frames"][-1][0])
+
+
+def test_what_the_model_saw_caps_the_frames_and_gives_the_image_size(ctx, examples):
+    s = Session()
+    last = run_all(ctx, s, form(examples["regression"], fps=4.0, max_frames=40))[-1]
+    sent = s.run.sent.media[0]
+    n = sent["num_frames"]
+    assert n > 16 and len(last["frames"]) == 16 and f"16 of the {n} frames" in last["seen"]
+    assert last["frames"][0][1] == f"{sent['timestamps'][0]:.2f} s"  # the first and the last are kept
+    assert last["frames"][-1][1] == f"{sent['timestamps'][-1]:.2f} s"
+    s = Session()
+    last = run_all(ctx, s, form(examples["numerical"]))[-1]
+    m = s.run.sent.media[0]
+    assert [c for _, c in last["frames"]] == [f"sent at {m['resized_width']}×{m['resized_height']}"]
+    assert f"**Image:** 320×240 → sent at {m['resized_width']}×{m['resized_height']}" in last["seen"]
+
+
+# -- sending updates cheaply ------------------------------------------------------------------------
+
+
+def _is_update(v) -> bool:
+    return isinstance(v, dict) and v.get("__type__") == "update"  # gr.update and gr.skip: a widget rebuild
+
+
+def test_outputs_send_plain_values_and_visibility_only_when_it_changes():
+    visible: set = set()
+    o = R.Outputs(visible)
+    first = o.update({"status": "⏳", "chat": [], "answer": "", **R.PANELS, "notes": "", "seen": ""})
+    assert set(first) == set(R.OUTPUT_KEYS) and not any(_is_update(v) for v in first.values())
+    pic = np.zeros((4, 4, 3), np.uint8)
+    shown = o.update({"overlay": pic})
+    assert shown["overlay"]["visible"] is True and visible == {"overlay"}
+    assert shown["status"] == "⏳" and shown["video"] is None and shown["frames"] == []  # cheap re-sends
+    assert o.update({"status": "x"})["overlay"] == {"__type__": "update"}  # the picture on show: skipped
+    assert not _is_update(o.update({"overlay": pic})["overlay"])  # already on show: a plain value
+    # emptied: at once with a plain value, hidden with the next update
+    emptied = o.update({"overlay": None})
+    assert emptied["overlay"] is None and "overlay" in visible
+    assert o.update({"status": "y"})["overlay"] == {"__type__": "update", "value": None, "visible": False}
+    assert visible == set() and o.flush() is None
+    o.update({"download": "f.json"})
+    o.update({"download": None})
+    assert o.flush()["download"]["visible"] is False and visible == set()
+
+
+def test_a_new_run_clears_the_last_one_without_rebuilding_widgets_before_its_first_token(ctx, examples):
+    s = Session()
+    o = R.Outputs(s.panels)
+    for u in R.run_stream(ctx, s, form(examples["spatial grounding"])):
+        o.update(u)
+    assert {"overlay", "download", "frames"} <= s.panels
+    o = R.Outputs(s.panels)
+    gen = R.run_stream(ctx, s, form(examples["captioning"]))
+    first = o.update(next(gen))
+    assert first["chat"][-1]["role"] == "assistant" and not any(_is_update(v) for v in first.values())
+    assert first["overlay"] is None and first["download"] is None and first["frames"] == []
+    second = o.update(next(gen))  # the next update hides what stayed empty (captions draw nothing)
+    assert second["overlay"] == {"__type__": "update", "value": None, "visible": False}
+    for u in gen:
+        o.update(u)
+    assert o.flush() is None and "overlay" not in s.panels and {"download", "frames"} <= s.panels
+
+
+# -- segmentation without its weights ---------------------------------------------------------------
+
+
+def test_a_segmentation_model_that_cannot_load_is_tried_once_and_explained(tmp_path, examples, monkeypatch):
+    """Offline, no weights: the failure is remembered until the setting changes and said once, in plain
+    words; the answer's box and points are still drawn."""
+    from onethinker.segment.sam2 import Sam2Segmenter
+
+    tries = []
+    real_load = Sam2Segmenter.load
+    monkeypatch.setattr(Sam2Segmenter, "load", lambda self, video=False: (tries.append(video), real_load(self, video)))
+    missing = str(tmp_path / "no-such-sam2")  # not a folder here, not a hub id: fails at once, offline
+    ctx = make_ctx(tmp_path)
+    ctx.set_segmenter("sam2", missing)
+    for task in ("segmentation-image", "segmentation-image", "segmentation-video"):
+        s = Session()
+        last = run_all(ctx, s, form(examples[task]))[-1]
+        notes = last["notes"]
+        assert notes.count("**No masks:**") == 1 and f"`{missing}` (sam2)" in notes
+        assert "--sam-checkpoint" in notes and "--segmenter none" in notes
+        assert "segmentation failed" not in notes and "no segmentation backend given" not in notes
+        assert s.render is not None and s.render.segmentation is None  # drawn, without a mask
+        plain = views.render_run(s.run, str(tmp_path), None, None)[0]
+        assert s.render.kind == plain.kind and s.render.warnings == plain.warnings  # box and points as always
+    assert tries == [False]  # one attempt for all three renders
+    ctx.set_segmenter("sam2", missing)  # a new setting is tried again
+    run_all(ctx, Session(), form(examples["segmentation-image"]))
+    assert tries == [False, False]
+    ctx.set_segmenter("none")
+    last = run_all(ctx, Session(), form(examples["segmentation-image"]))[-1]
+    assert "No masks" not in last["notes"] and tries == [False, False]

@@ -18,6 +18,15 @@ def test_needs_a_checkpoint_path_and_guesses_its_type(tmp_path):
     with pytest.raises(ValueError, match="checkpoint"):
         SamV1Segmenter(device="cpu").segment_image(clip(1)[0], PixelPrompt((1.0, 1.0, 9.0, 9.0)))
     assert guess_model_type("sam_vit_b_01ec64.pth") == "vit_b" and guess_model_type("x.pth") == "vit_h"
+    with pytest.raises(ValueError, match="not found"):  # load() fails the same way, before any segmentation
+        seg.load()
+
+
+def test_load_now_then_segment(sam1_model):
+    seg = SamV1Segmenter(model=sam1_model, device="cpu")
+    seg.load(video=True)
+    assert seg._predictor is not None
+    assert seg.segment_image(clip(1)[0], PixelPrompt((8.0, 6.0, 40.0, 30.0))).mask.shape == clip(1)[0].shape[:2]
 
 
 class Recorder:

@@ -31,6 +31,15 @@ def test_lazy_and_configurable():
         get_segmenter("nope")
 
 
+def test_load_now_loads_only_what_is_asked_and_raises_what_loading_raises(sam2_image, tmp_path):
+    model, proc = sam2_image
+    seg = Sam2Segmenter(device="cpu", image_model=model, image_processor=proc)
+    seg.load()  # the image model, given: nothing to fetch
+    assert seg.image_model is model and seg.video_model is None
+    with pytest.raises(OSError):  # neither a folder here nor a hub id: the video model cannot load
+        Sam2Segmenter(str(tmp_path / "no-such-checkpoint"), device="cpu").load(video=True)
+
+
 def test_image_mask_shape_and_pixel_prompt(sam2_image, monkeypatch):
     model, proc = sam2_image
     seg = Sam2Segmenter(image_model=model, image_processor=proc, device="cpu")
