@@ -106,8 +106,7 @@ def settings_from(args: argparse.Namespace):
         openai_url=args.openai_url, openai_model=args.model if args.openai_url else None,
         api_key=_env("OPENAI_API_KEY"), fallback_model=fallback, data_dir=args.data_dir,
         segmenter=args.segmenter, sam_checkpoint=args.sam_checkpoint, admin_user=args.admin_user,
-        admin_password=args.admin_password, load_at_start=args.load_at_start)
-    settings.results_root = args.results_root  # read by components.inspect.results_root (not a Settings field yet)
+        admin_password=args.admin_password, load_at_start=args.load_at_start, results_root=args.results_root)
     return settings
 
 

@@ -46,6 +46,7 @@ class Settings:
     admin_password: str | None = None
     load_at_start: bool = False
     examples_dir: Path = EXAMPLES_DIR
+    results_root: Path = Path("results")  # the Inspect tab opens results files and media only under it
 
     @property
     def admin_enabled(self) -> bool:

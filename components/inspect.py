@@ -41,7 +41,7 @@ NEXT_KEY, PREV_KEY = "j", "k"
 
 def results_root(ctx: AppContext) -> Path:
     """The folder results files and media folders are opened from (``--results-root``, default ``results/``)."""
-    return Path(getattr(ctx.settings, "results_root", None) or DEFAULT_RESULTS_ROOT)
+    return Path(ctx.settings.results_root or DEFAULT_RESULTS_ROOT)
 
 
 @dataclass
