@@ -1,8 +1,11 @@
 """Metrics and the OneThinker rule-based reward (single-item ``score`` and EasyR1 ``compute_score``)."""
 
 from onethinker.rewards.metrics import (
+    boundary_f_measure,
     box_iou,
     interval_iou,
+    mask_inter_union,
+    mask_iou,
     math_equal,
     mean_iou_over_common,
     mean_iou_over_truth,
@@ -27,5 +30,5 @@ __all__ = [
     "compute_score", "score", "score_batch", "Score", "REWARD_KINDS", "format_reward", "extract_answer",
     "normalize_tags", "box_iou", "interval_iou", "mean_iou_over_common", "mean_iou_over_truth",
     "point_set_similarity", "mean_relative_accuracy", "word_error_rate", "ocr_accuracy", "rouge_mean_f",
-    "math_equal",
+    "math_equal", "mask_iou", "mask_inter_union", "boundary_f_measure",
 ]

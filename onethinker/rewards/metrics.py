@@ -12,6 +12,8 @@ import threading
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 # ---------------------------------------------------------------------------------------------
 # Strict number handling
 
@@ -151,6 +153,78 @@ def point_set_similarity(pred: Any, gt: Any, sigma: float = 50.0) -> float:
     best = min(d[a][0] + d[b][1] + d[c][2] for a, b, c in _PERMS3)
     mean = best / 3.0
     return math.exp(-(mean * mean) / (2.0 * sigma * sigma))
+
+
+# ---------------------------------------------------------------------------------------------
+# Masks (segmentation evaluation: any non-zero pixel is foreground)
+
+
+def _binary(mask: Any) -> np.ndarray | None:
+    m = np.asarray(mask)
+    return m != 0 if m.ndim == 2 else None
+
+
+def mask_inter_union(pred: Any, gt: Any) -> tuple[int, int]:
+    """Pixels in both masks and in either; (0, 0) unless both are 2-D masks of the same shape."""
+    p, g = _binary(pred), _binary(gt)
+    if p is None or g is None or p.shape != g.shape:
+        return 0, 0
+    return int(np.count_nonzero(p & g)), int(np.count_nonzero(p | g))
+
+
+def mask_iou(pred: Any, gt: Any) -> float:
+    """Region similarity J: intersection over union; 0.0 when the union is empty (two empty masks)."""
+    inter, union = mask_inter_union(pred, gt)
+    return inter / union if union else 0.0
+
+
+def mask_boundary(mask: np.ndarray) -> np.ndarray:
+    """Foreground pixels with at least one of their 8 neighbours outside the mask (or the picture)."""
+    m = np.pad(mask, 1)
+    h, w = mask.shape
+    inner = mask.copy()
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                inner &= m[dy:dy + h, dx:dx + w]
+    return mask & ~inner
+
+
+def _dilate(b: np.ndarray, r: int) -> np.ndarray:
+    """Binary dilation by a (2r+1)×(2r+1) square: two running-sum passes, exact and O(pixels)."""
+    k = 2 * r + 1
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (r + 1, r)
+        c = np.cumsum(np.pad(b, pad), axis=axis, dtype=np.int32)
+        hi = c[k:] if axis == 0 else c[:, k:]
+        lo = c[:-k] if axis == 0 else c[:, :-k]
+        b = hi > lo
+    return b
+
+
+def boundary_f_measure(pred: Any, gt: Any, tolerance: float = 0.0075) -> float:
+    """Contour accuracy F: F-measure of boundary precision and recall, matched within a tolerance.
+
+    The tolerance is ``tolerance`` × the picture's diagonal, rounded, at least one pixel (a square
+    neighbourhood).  Two empty masks score 1.0, one empty mask 0.0, as the official OneThinker
+    segmentation post-processing does; masks of different shapes score 0.0.
+    """
+    p, g = _binary(pred), _binary(gt)
+    if p is None or g is None or p.shape != g.shape:
+        return 0.0
+    p_any, g_any = bool(p.any()), bool(g.any())
+    if not p_any and not g_any:
+        return 1.0
+    if not p_any or not g_any:
+        return 0.0
+    h, w = p.shape
+    r = max(1, int(round(tolerance * math.hypot(h, w))))
+    pb, gb = mask_boundary(p), mask_boundary(g)
+    n_p, n_g = int(np.count_nonzero(pb)), int(np.count_nonzero(gb))
+    precision = np.count_nonzero(pb & _dilate(gb, r)) / n_p
+    recall = np.count_nonzero(gb & _dilate(pb, r)) / n_g
+    return 0.0 if precision + recall == 0 else float(2 * precision * recall / (precision + recall))
 
 
 # ---------------------------------------------------------------------------------------------
