@@ -38,7 +38,9 @@ class Media:
 
 @dataclass(frozen=True)
 class SFT:
-    steps: int = 1000
+    """Measured on 2 cores: ~2.5 CPU-seconds (≈1.4 s wall, both cores) per step of 8 length-grouped samples."""
+
+    steps: int = 2000
     batch_size: int = 8
     learning_rate: float = 1e-3
     warmup: float = 0.03  # fraction of the steps
@@ -53,7 +55,7 @@ class GRPO:
     steps: int = 20
     prompts_per_step: int = 4
     num_generations: int = 4
-    learning_rate: float = 1e-5
+    learning_rate: float = 5e-5  # small-model RL: 1e-5 barely moves a 5 M model in 20 steps
     temperature: float = 1.0
     max_completion_length: int = 256
     seed: int = 1
@@ -73,7 +75,7 @@ class Loop:
 @dataclass(frozen=True)
 class Recipe:
     seed: int = 0
-    train_size: int = 3000
+    train_size: int = 6000
     validation_size: int = 120
     test_size: int = 220
     mix: dict | None = None  # None: train.synthetic's default mix
