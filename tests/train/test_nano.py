@@ -107,3 +107,30 @@ def test_help_names_the_stages_and_options():
     out = subprocess.run([sys.executable, "-m", "train.nano", "--help"], capture_output=True, text=True, check=True)
     for word in ("EMA-GRPO", "resumable", "--recipe", "--out", "--publish", "--only", "--cpu"):
         assert word in out.stdout
+
+
+@pytest.mark.slow
+def test_quick_run_end_to_end_then_resumes_without_work(tmp_path):
+    """Every stage on a tiny model (a few training steps): results, report, log, published checkpoint; a rerun
+    finds every stage up to date."""
+    from train.nano.pipeline import MODELS, NanoRun, setup_logging
+    from train.nano.recipe import QUICK
+
+    out, report, publish = tmp_path / "run", tmp_path / "reports" / "nano.md", tmp_path / "models" / "nano"
+    run = NanoRun(out, QUICK, report=report, publish=publish, command="python -m train.nano --recipe quick")
+    setup_logging(out / "train.log")
+    ran = run.run()
+    assert ran == [s.name for s in run.stages()]
+    for m in MODELS:
+        assert json.loads((out / "eval" / f"{m}.json").read_text())["metrics"]["overall/count"] == QUICK.test_size
+    text = report.read_text()
+    for needle in ("Goals after EMA-GRPO", "after plain GRPO", "J&F", "The loop", "colour-region"):
+        assert needle in text
+    assert "sft step" in report.with_suffix(".log").read_text()  # the trainers' metrics reach the log
+    evidence = json.loads((out / "loop" / "evidence.json").read_text())
+    assert evidence["records"] == evidence["cases"] == QUICK.loop.max_cases
+    from onethinker.engine import load_profile
+
+    assert (publish / "README.md").is_file() and load_profile(publish).video == QUICK.media.video()
+    assert NanoRun(out, QUICK, report=report, publish=publish,
+                   command="python -m train.nano --recipe quick").run() == []
