@@ -113,6 +113,7 @@ def write_report(run: "NanoRun") -> str:
     tasks += sorted({t for m in MODELS for t in per_model[m]} - set(tasks) - {"all"})
     names = list(MODELS)
     total = sum(v.get("seconds") or 0 for v in state.data.values())
+    ceiling = segmenter_ceiling(run.data / "test")
     params = (state.data.get("build", {}).get("info") or {}).get("parameters")
     L: list[str] = []
     L += ["# OneThinker-nano: trained here, measured by our runner", "",
@@ -135,8 +136,9 @@ def write_report(run: "NanoRun") -> str:
           "EMA-GRPO (`advantage_estimator: ema_grpo`) vs plain GRPO (`grpo`).",
           f"* Evaluation: greedy, ≤ {r.eval_max_new_tokens} new tokens, through the engine's `TransformersBackend`. "
           "Segmentation masks come from the **colour-region segmenter** (`train/nano/segmenter.py`) prompted with "
-          "the model's box and points, in place of SAM2 (no SAM weights offline); on these flat-colour scenes the "
-          "ground-truth prompts score J&F ≈ 0.97.", ""]
+          "the model's box and points, in place of SAM2 (no SAM weights offline); prompted with the test split's "
+          f"ground-truth answers it scores mask IoU {_f(ceiling.get('segmentation-image'))} on images and J&F "
+          f"{_f(ceiling.get('segmentation-video'))} on videos, the ceiling of those two rows.", ""]
     L += ["## Goals after EMA-GRPO (held-out test split)", "", "| goal | value | target | met |", "|---|---:|---:|:---:|"]
     for what, v, thr, ok in goals(per_model["ema-grpo"]):
         L.append(f"| {what} | {_f(v)} | ≥ {thr:g} | {'yes' if ok else '**no**'} |")
@@ -163,6 +165,19 @@ def write_report(run: "NanoRun") -> str:
             L.append(f"| {st.name} | {state.data[st.name].get('seconds', 0):.0f} |")
     L += ["", f"Training log: `{run.report_path.with_suffix('.log').name if run.report_path else run.log_file}`.", ""]
     return "\n".join(L)
+
+
+def segmenter_ceiling(split: Path) -> dict[str, float]:
+    """Mean accuracy (image IoU, video J&F) of the segmenter prompted with the split's ground-truth answers."""
+    from onethinker.eval import score_row
+    from train.nano.segmenter import ColourSegmenter
+
+    rows = [r for r in json.loads((split / "eval.json").read_text(encoding="utf-8")) if r.get("segmentation_output")]
+    seg, scores = ColourSegmenter(), defaultdict(list)
+    for r in rows:
+        scored = score_row({**r, "output": "<think></think>" + r["solution"]}, media_root=split, segmenter=seg)
+        scores[r["task"]].append(scored["accuracy"])
+    return {t: sum(v) / len(v) for t, v in scores.items()}
 
 
 def _verdict(a: float | None, b: float | None) -> str:
