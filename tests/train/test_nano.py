@@ -134,3 +134,17 @@ def test_quick_run_end_to_end_then_resumes_without_work(tmp_path):
     assert (publish / "README.md").is_file() and load_profile(publish).video == QUICK.media.video()
     assert NanoRun(out, QUICK, report=report, publish=publish,
                    command="python -m train.nano --recipe quick").run() == []
+
+
+def test_sampler_steps_are_random_mixtures_sorted_by_length():
+    from train.nano.sampler import MixedStepLengthSortedSampler
+
+    lengths = [i % 7 * 10 + i for i in range(50)]
+    s = MixedStepLengthSortedSampler(lengths, 8, seed=3)
+    first = list(s)
+    assert len(first) == len(s) == 48 and len(set(first)) == 48  # whole steps, no repeats
+    steps = [first[i:i + 8] for i in range(0, 48, 8)]
+    assert all([lengths[i] for i in st] == sorted(lengths[i] for i in st) for st in steps)
+    assert sorted(first) != first and list(MixedStepLengthSortedSampler(lengths, 8, seed=3)) == first
+    s.set_epoch(1)
+    assert list(s) != first  # a new draw each epoch

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from train.nano.recipe import Recipe
+from train.nano.sampler import MixedStepLengthSortedSampler
 from train.nano.stages import Stage, StageState, digest, file_digest, run_stages
 
 log = logging.getLogger("train.nano")
@@ -166,27 +167,35 @@ class NanoRun:
 
     def sft(self) -> dict:
         from train.model import save_for_engine
-        from train.sft import OneThinkerSFTConfig, make_trainer
 
-        s = self.recipe.sft
         tmp = _fresh(self.out / "sft.tmp")
-        config = OneThinkerSFTConfig(
-            output_dir=str(tmp), model_name_or_path=str(self.model_dir["untrained"]),
-            train_files=[str(self.data / "train" / "sft.json")],
-            freeze_vision_tower=False, freeze_projector=False,  # an untrained model learns to see
-            per_device_train_batch_size=s.batch_size, learning_rate=s.learning_rate, lr_scheduler_type="cosine",
-            warmup_steps=s.warmup, weight_decay=s.weight_decay, max_steps=s.steps, max_length=s.max_length,
-            gradient_checkpointing=False, logging_steps=10, save_strategy="no", report_to="none",
-            seed=self.recipe.seed, data_seed=self.recipe.seed, dataloader_num_workers=1,
-            train_sampling_strategy="group_by_length", length_column_name="length")
-        trainer = make_trainer(config)
-        # batches of similar length waste little on padding (a tracking answer is 5× a multiple-choice one)
-        trainer.train_dataset = trainer.train_dataset.add_column("length", _lengths(trainer.train_dataset))
-        trainer.add_callback(_log_callback("sft"))
+        trainer = self.sft_trainer(tmp)
         result = trainer.train()
         save_for_engine(trainer, tmp)
         _replace_dir(tmp, self.model_dir["sft"])
         return {"train_loss": result.training_loss, "steps": result.global_step}
+
+    def sft_trainer(self, output_dir: Path, **overrides):
+        """``train.sft``'s trainer for the recipe, from the untrained model, sampling with
+        :class:`~train.nano.sampler.MixedStepLengthSortedSampler` (``overrides``: other SFTConfig fields)."""
+        from train.sft import OneThinkerSFTConfig, make_trainer
+
+        s = self.recipe.sft
+        fields = dict(
+            output_dir=str(output_dir), model_name_or_path=str(self.model_dir["untrained"]),
+            train_files=[str(self.data / "train" / "sft.json")],
+            freeze_vision_tower=False, freeze_projector=False,  # an untrained model learns to see
+            per_device_train_batch_size=s.micro_batch_size, gradient_accumulation_steps=s.batch_size // s.micro_batch_size,
+            learning_rate=s.learning_rate, lr_scheduler_type="cosine", warmup_steps=s.warmup,
+            weight_decay=s.weight_decay, max_steps=s.steps, max_length=s.max_length, gradient_checkpointing=False,
+            logging_steps=10, save_strategy="no", report_to="none", seed=self.recipe.seed, data_seed=self.recipe.seed,
+            dataloader_num_workers=1)
+        trainer = make_trainer(OneThinkerSFTConfig(**{**fields, **overrides}))
+        # every step a random mixture, its micro-batches of similar length (see train.nano.sampler)
+        sampler = MixedStepLengthSortedSampler(_lengths(trainer.train_dataset), s.batch_size, self.recipe.seed)
+        trainer._get_train_sampler = lambda *_: sampler
+        trainer.add_callback(_log_callback("sft"))
+        return trainer
 
     def grpo(self, estimator: str) -> dict:
         from train.grpo import OneThinkerGRPOConfig, make_trainer
@@ -274,7 +283,7 @@ class NanoRun:
 
 def _lengths(dataset) -> list[int]:
     """A rough token count per SFT row (text characters / 3, plus the media's usual token counts); only the
-    order matters, for grouping rows of similar length into batches."""
+    order matters, for sorting a step's rows into micro-batches of similar length."""
     out = []
     for row in dataset:
         n = 0
