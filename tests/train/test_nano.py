@@ -148,3 +148,16 @@ def test_sampler_steps_are_random_mixtures_sorted_by_length():
     assert sorted(first) != first and list(MixedStepLengthSortedSampler(lengths, 8, seed=3)) == first
     s.set_epoch(1)
     assert list(s) != first  # a new draw each epoch
+
+
+def test_time_limit_stops_training_at_a_step_boundary():
+    from types import SimpleNamespace
+
+    from train.nano.pipeline import _time_limit
+
+    for minutes, stops in ((0.0, True), (60.0, False), (None, False)):
+        cb, control = _time_limit(minutes), SimpleNamespace(should_training_stop=False)
+        state = SimpleNamespace(global_step=3, max_steps=10)
+        cb.on_train_begin(None, state, control)
+        cb.on_step_end(None, state, control)
+        assert control.should_training_stop is stops

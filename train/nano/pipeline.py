@@ -52,6 +52,29 @@ def _log_callback(stage: str):
     return LogToFile()
 
 
+def _time_limit(minutes: float | None):
+    """A TrainerCallback that ends training after ``minutes`` (None: no limit), at a step boundary.
+
+    It keeps the whole run inside its time budget on a slower or busier machine; the report prints the steps
+    actually taken.  The learning-rate schedule is the one planned for all steps, so a stop leaves it unfinished.
+    """
+    import time as _time
+
+    from transformers import TrainerCallback
+
+    class TimeLimit(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.t0 = _time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if minutes is not None and _time.perf_counter() - self.t0 > minutes * 60:
+                log.warning("time limit of %.0f min reached after %d of %d steps; stopping", minutes,
+                            state.global_step, state.max_steps)
+                control.should_training_stop = True
+
+    return TimeLimit()
+
+
 def _replace_dir(tmp: Path, final: Path) -> None:
     if final.exists():
         shutil.rmtree(final)
@@ -91,7 +114,7 @@ class NanoRun:
         k["build"] = digest("build", k["data"], r.part("model"), r.part("media"), r.seed)
         k["sft"] = digest("sft", k["build"], r.part("sft"))
         k["ema-grpo"] = digest("ema-grpo", k["sft"], r.part("grpo"))
-        k["grpo"] = digest("grpo", k["sft"], r.part("grpo"))
+        k["grpo"] = digest("grpo", k["sft"], r.part("grpo"), k["ema-grpo"])  # it takes as many steps as EMA-GRPO did
         model_key = {"untrained": k["build"], "sft": k["sft"], "ema-grpo": k["ema-grpo"], "grpo": k["grpo"]}
         for m in MODELS:
             k[f"eval-{m}"] = digest("eval", model_key[m], k["data"], r.eval_max_new_tokens, r.segmenter)
@@ -195,6 +218,7 @@ class NanoRun:
         sampler = MixedStepLengthSortedSampler(_lengths(trainer.train_dataset), s.batch_size, self.recipe.seed)
         trainer._get_train_sampler = lambda *_: sampler
         trainer.add_callback(_log_callback("sft"))
+        trainer.add_callback(_time_limit(s.max_minutes))
         return trainer
 
     def grpo(self, estimator: str) -> dict:
@@ -203,6 +227,10 @@ class NanoRun:
 
         g, m = self.recipe.grpo, self.recipe.media
         name = "ema-grpo" if estimator == "ema_grpo" else "grpo"
+        steps, limit = g.steps, g.max_minutes
+        if name == "grpo":  # the same number of steps as EMA-GRPO took (its time limit may have stopped it early)
+            steps = (StageState(self.out).data.get("ema-grpo", {}).get("info") or {}).get("steps") or g.steps
+            limit = None
         start = self.model_dir["sft"]
         tmp = _fresh(self.out / f"{name}.tmp")
         config = OneThinkerGRPOConfig(
@@ -214,10 +242,11 @@ class NanoRun:
             advantage_estimator=estimator, num_generations=g.num_generations,
             per_device_train_batch_size=g.prompts_per_step * g.num_generations, gradient_accumulation_steps=1,
             steps_per_generation=1, temperature=g.temperature, max_completion_length=g.max_completion_length,
-            learning_rate=g.learning_rate, beta=0.0, loss_type="dapo", max_steps=g.steps, logging_steps=1,
+            learning_rate=g.learning_rate, beta=0.0, loss_type="dapo", max_steps=steps, logging_steps=1,
             save_strategy="no", report_to="none", seed=g.seed, data_seed=g.seed, gradient_checkpointing=False)
         trainer = make_trainer(config)
         trainer.add_callback(_log_callback(name))
+        trainer.add_callback(_time_limit(limit))
         result = trainer.train()
         save_for_engine(trainer, tmp)
         trainer.save_ema_state(str(tmp))

@@ -44,6 +44,7 @@ class SFT:
     steps: int = 2000
     batch_size: int = 8  # samples per optimiser step, a random mixture of tasks
     micro_batch_size: int = 2  # forward passes of 2 length-sorted samples (gradient accumulation): little padding
+    max_minutes: float | None = 55.0  # stop early on a slow machine, so the whole run stays within 90 minutes
     learning_rate: float = 1e-3
     warmup: float = 0.03  # fraction of the steps
     weight_decay: float = 0.01
@@ -61,6 +62,7 @@ class GRPO:
     temperature: float = 1.0
     max_completion_length: int = 256
     seed: int = 1
+    max_minutes: float | None = 6.0  # per run; both runs get the same limit
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,9 @@ def write_report(run: "NanoRun") -> str:
     names = list(MODELS)
     total = sum(v.get("seconds") or 0 for v in state.data.values())
     ceiling = segmenter_ceiling(run.data / "test")
+
+    def steps(stage: str):
+        return (state.data.get(stage, {}).get("info") or {}).get("steps", "?")
     params = (state.data.get("build", {}).get("info") or {}).get("parameters")
     L: list[str] = []
     L += ["# OneThinker-nano: trained here, measured by our runner", "",
@@ -128,9 +131,12 @@ def write_report(run: "NanoRun") -> str:
           f"* Inputs (the checkpoint's `onethinker.json`): video {r.media.video_fps:g} fps, ≤ {r.media.video_max_frames} "
           f"frames of ≤ {r.media.video_max_pixels} px; images {r.media.image_min_pixels}–{r.media.image_max_pixels} px; "
           "short prompt templates (`prompt_templates.json`).",
-          f"* SFT (`train.sft`): {r.sft.steps} steps × {r.sft.batch_size} samples, AdamW lr {r.sft.learning_rate:g} "
-          f"cosine, warm-up {r.sft.warmup:g}, everything trained (vision tower included).",
-          f"* RL (`train.grpo`), both runs from the same SFT checkpoint with seed {r.grpo.seed}: {r.grpo.steps} steps × "
+          f"* SFT (`train.sft`): {steps('sft')} of {r.sft.steps} planned steps (time limit {r.sft.max_minutes} min) × "
+          f"{r.sft.batch_size} samples (a random mixture of tasks per step, micro-batches of {r.sft.micro_batch_size} "
+          f"sorted by length), AdamW lr {r.sft.learning_rate:g} cosine, warm-up {r.sft.warmup:g}, everything trained "
+          "(vision tower included).",
+          f"* RL (`train.grpo`), both runs from the same SFT checkpoint with seed {r.grpo.seed}: {steps('ema-grpo')} "
+          f"steps (planned {r.grpo.steps}, time limit {r.grpo.max_minutes} min; plain GRPO ran {steps('grpo')}) × "
           f"{r.grpo.prompts_per_step} prompts × {r.grpo.num_generations} rollouts (temperature {r.grpo.temperature:g}, "
           f"≤ {r.grpo.max_completion_length} tokens), lr {r.grpo.learning_rate:g}, no KL, OneThinker reward; "
           "EMA-GRPO (`advantage_estimator: ema_grpo`) vs plain GRPO (`grpo`).",
