@@ -254,8 +254,9 @@ def model_card(run: "NanoRun") -> str:
     rows = ["| task | n | format | accuracy | IoU | tIoU | J&F |", "|---|---:|---:|---:|---:|---:|---:|"]
     for t in [t for t in TASK_ORDER if t in m] + ["all"]:
         v = m[t]
+        loc = ("", "", "") if t == "all" else (_f(v["iou"]), _f(v["tiou"]), _f(v["j&f"]))
         rows.append(f"| {'all tasks' if t == 'all' else t} | {v['count']} | {_f(v['format'])} | {_f(v['accuracy'])} | "
-                    f"{_f(v['iou'])} | {_f(v['tiou'])} | {_f(v['j&f'])} |")
+                    + " | ".join(loc) + " |")
     return "\n".join([
         "# OneThinker-nano", "",
         f"A {params or '?'}-parameter model with the Qwen3-VL architecture, trained from scratch in this repository "
@@ -281,7 +282,7 @@ def model_card(run: "NanoRun") -> str:
         "`train/reports/nano.md`.", "",
         "## What it cannot do", "",
         "* Anything outside the synthetic scenes: real photos and videos, other objects, words, text in images (OCR), "
-        "math, open questions, long videos. On such inputs it still writes well-formed answers, which are wrong.",
+        "math, open questions, long videos. Its answers to such inputs are meaningless, however well formed.",
         "* Fine localisation: boxes are rough (see the IoU column), times are at about half-second precision at best.",
         "* Its vocabulary is the synthetic corpus's: other words break into bytes it has rarely seen.",
         "* It is a demonstration that the training code teaches a model, not a model to rely on.", "",
