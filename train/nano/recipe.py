@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass, field, replace
 from train.nano.build import NanoConfig
 
 
+NANO_MIX = {"mc-image": 1.5, "mc-video": 0.75, "count-image": 0.75, "count-video": 0.4, "spatial": 2.0,
+            "temporal": 1.5, "spatio-temporal": 0.6, "tracking": 0.6, "seg-image": 1.0, "seg-video": 0.5,
+            "caption": 0.5}
+
+
 @dataclass(frozen=True)
 class Media:
     """The nano model's inputs (written to its ``onethinker.json``; training, evaluation and the app use them).
@@ -83,7 +88,9 @@ class Recipe:
     train_size: int = 6000
     validation_size: int = 120
     test_size: int = 220
-    mix: dict | None = None  # None: train.synthetic's default mix
+    # every task, weighted towards the goals (multiple choice, spatial and temporal grounding) and away from the
+    # long answers (tracking, spatio-temporal, video segmentation cost 2–3× a short answer per sample)
+    mix: dict | None = field(default_factory=lambda: dict(NANO_MIX))
     model: NanoConfig = NanoConfig()
     media: Media = Media()
     sft: SFT = SFT()
@@ -104,7 +111,7 @@ class Recipe:
 RECIPE = Recipe()
 
 QUICK = Recipe(
-    train_size=22, validation_size=11, test_size=11,
+    train_size=22, validation_size=11, test_size=11, mix=None,
     model=NanoConfig(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=2, num_key_value_heads=1, head_dim=32, vision_depth=2,
                      vision_hidden_size=32, vision_intermediate_size=64, vision_heads=2),

@@ -127,7 +127,8 @@ def write_report(run: "NanoRun") -> str:
           f"hidden {r.model.hidden_size}; vision depth {r.model.vision_depth}, hidden {r.model.vision_hidden_size}; "
           "patch 16, merge 2), BPE tokenizer trained on the synthetic corpus.",
           f"* Data (`train.synthetic`, seed {r.seed}): {r.train_size} training, {r.validation_size} validation, "
-          f"{r.test_size} held-out test samples, every task; images 128–256 px, videos 4–8 s at 4 fps.",
+          f"{r.test_size} held-out test samples, every task (generator weights {r.mix or 'default'}); images "
+          "128–256 px, videos 4–8 s at 4 fps.",
           f"* Inputs (the checkpoint's `onethinker.json`): video {r.media.video_fps:g} fps, ≤ {r.media.video_max_frames} "
           f"frames of ≤ {r.media.video_max_pixels} px; images {r.media.image_min_pixels}–{r.media.image_max_pixels} px; "
           "short prompt templates (`prompt_templates.json`).",
