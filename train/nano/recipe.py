@@ -68,7 +68,7 @@ class GRPO:
     temperature: float = 1.0
     max_completion_length: int = 256
     seed: int = 1
-    max_minutes: float | None = 6.0  # per run; both runs get the same limit
+    max_minutes: float | None = 6.0  # EMA-GRPO's limit; plain GRPO then takes as many steps as EMA-GRPO did
 
 
 @dataclass(frozen=True)
