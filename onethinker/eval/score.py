@@ -161,8 +161,9 @@ def stored_reward(row: Mapping, spec: RowSpec) -> dict | None:
     if any(M.strict_number(r.get(k)) is None for k in keys):
         return None
     if spec.data_type == "image":
-        return {"IoU": float(r["IoU"]), "inter": int(r.get("inter") or 0), "union": int(r.get("union") or 0)}
-    return {k: float(r[k]) for k in keys}
+        return {"IoU": M.strict_number(r["IoU"]), "inter": int(M.strict_number(r.get("inter")) or 0),
+                "union": int(M.strict_number(r.get("union")) or 0)}
+    return {k: M.strict_number(r[k]) for k in keys}
 
 
 def score_rows(rows: list[Mapping], *, media_root: str | os.PathLike | None = None,
