@@ -115,8 +115,11 @@ def write_report(run: "NanoRun") -> str:
     total = sum(v.get("seconds") or 0 for v in state.data.values())
     ceiling = segmenter_ceiling(run.data / "test")
 
+    def info(stage: str) -> dict:
+        return state.data.get(stage, {}).get("info") or {}
+
     def steps(stage: str):
-        return (state.data.get(stage, {}).get("info") or {}).get("steps", "?")
+        return info(stage).get("steps", "?")
     params = (state.data.get("build", {}).get("info") or {}).get("parameters")
     L: list[str] = []
     L += ["# OneThinker-nano: trained here, measured by our runner", "",
@@ -164,7 +167,10 @@ def write_report(run: "NanoRun") -> str:
     L += ["## EMA-GRPO vs plain GRPO", "",
           f"Same SFT start, steps, data order and seed. Mean accuracy over all test tasks: EMA-GRPO "
           f"{_f(ema['accuracy'], 3)}, plain GRPO {_f(plain['accuracy'], 3)} (SFT alone: "
-          f"{_f(per_model['sft']['all']['accuracy'], 3)}). " + _verdict(ema["accuracy"], plain["accuracy"]), ""]
+          f"{_f(per_model['sft']['all']['accuracy'], 3)}). " + _verdict(ema["accuracy"], plain["accuracy"])
+          + " Mean training reward (OneThinker reward of the rollouts), first → last step: "
+          + "; ".join(f"{label} {_f(info(n).get('reward_first'))} → {_f(info(n).get('reward_last'))}"
+                      for n, label in (("ema-grpo", "EMA-GRPO"), ("grpo", "plain GRPO"))) + ".", ""]
     L += _loop_section(run)
     L += ["## Stage times", "", "| stage | seconds |", "|---|---:|"]
     for st in run.stages():
