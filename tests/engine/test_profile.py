@@ -114,3 +114,18 @@ def test_copy_profile_travels_with_a_checkpoint(profiled_model, tmp_path):
     assert (q.video, q.image, q.templates) == (VIDEO, IMAGE, load_profile(profiled_model).templates)
     assert q.template_file == str(out / "prompt_templates.json")
     assert not copy_profile("OneThink/OneThinker-8B", out)
+
+
+def test_the_evaluation_runner_sends_the_profiles_inputs(profiled_model, clips, tmp_path):
+    """onethinker.eval builds requests with the catalogue's defaults; the backend's profile then applies."""
+    from onethinker.eval import Runner
+
+    shutil.copyfile(clips["wide_25fps"], tmp_path / "clip.mp4")
+    row = {"problem_id": 1, "problem": "Follow it.", "problem_type": "tracking", "data_type": "video",
+           "path": "clip.mp4", "additional_path": "", "options": [],
+           "solution": '<answer>{"boxes": {"1": [1, 2, 30, 40]}}</answer>'}
+    runner = Runner(TransformersBackend(str(profiled_model)), tmp_path, segmenter=None,
+                    sampling=SamplingParams(max_new_tokens=2))
+    (result,) = runner.evaluate([row])
+    video = result["sent"]["media"][0]
+    assert video["num_frames"] == 6 and video["resized_width"] * video["resized_height"] <= VIDEO["max_pixels"]
