@@ -44,10 +44,11 @@ class Media:
 @dataclass(frozen=True)
 class SFT:
     """Cost on 2 cores: a step of 8 samples (two length-sorted micro-batches of 4, about 2,100 tokens) took
-    0.7 s when the shared development machine was briefly quiet (84 steps in a minute), 5–15 s when it was
-    busy; 3,600 steps are planned for about 42 minutes, and ``max_minutes`` caps a slower machine."""
+    0.7–0.9 s when the shared development machine was nearly quiet (2,000 steps in about 45 minutes of a
+    mostly busy hour, 5–15 s a step at its busiest); 3,200 steps are planned for about 45 quiet minutes, and
+    ``max_minutes`` caps a slower machine."""
 
-    steps: int = 3600
+    steps: int = 3200
     batch_size: int = 8  # samples per optimiser step, a random mixture of tasks
     micro_batch_size: int = 4  # forward passes of 4 length-sorted samples (gradient accumulation): less padding
     max_minutes: float | None = 50.0  # stop early on a slow machine, so the whole run stays within 90 minutes
