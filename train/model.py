@@ -5,7 +5,8 @@ Any ``AutoModelForImageTextToText`` loads (Qwen3-VL first).  Freezing follows th
 families: for Qwen3-VL the projector is ``visual.merger`` and the vision tower the rest of ``visual``
 (patch and position embeddings, blocks, deepstack mergers).  LoRA targets the language model's linear
 layers only.  The saved checkpoint is a plain ``save_pretrained`` folder (LoRA merged) with the processor,
-which :class:`onethinker.engine.TransformersBackend` loads as its model.
+which :class:`onethinker.engine.TransformersBackend` loads as its model, with the starting model's profile
+(``onethinker.json`` and its prompt-template file) copied beside it.
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ def save_for_engine(trainer, out_dir: "str | Path") -> Path:
             trainer.processing_class.save_pretrained(out)
     else:
         trainer.save_model(str(out))
+    if trainer.is_world_process_zero():
+        from onethinker.engine.profile import copy_profile
+
+        copy_profile(getattr(trainer.args, "model_name_or_path", None), out)  # the model keeps its inputs
     trainer.accelerator.wait_for_everyone()
     log.info("wrote checkpoint %s", out)
     return out

@@ -9,6 +9,8 @@ SFT (``LLaMA-Factory/examples/train_full/onethinker_qwen3_sft.yaml``): loss on a
 tower and projector frozen, full fine-tuning, video frames capped at 100,352 px (images at 802,816 px),
 2 fps, ≤ 128 frames, sequences up to 16,384 tokens, lr 1e-5 cosine with 2 % warm-up; bf16 on GPU.
 ``use_lora: true`` trains LoRA adapters on the language model instead (merged into the saved checkpoint).
+A model folder with an ``onethinker.json`` profile (:mod:`onethinker.engine.profile`) trains at the media
+sizes its profile sets, the ones it is served with; the config's media fields apply to models without one.
 The final model is written to ``output_dir`` as a folder the app's engine loads.
 """
 
@@ -57,13 +59,17 @@ def make_trainer(config: OneThinkerSFTConfig):
     """The configured ``SFTTrainer`` (model loaded and frozen, data read, our collator in place)."""
     from trl import SFTTrainer
 
+    from onethinker.engine.profile import load_profile
     from train.collators import VisionSFTCollator
     from train.data import load_sft
     from train.model import freeze, load_model, lora_config
 
     config.check()
     model, processor = load_model(config, bool(config.bf16))
-    dataset = load_sft(config.train_files, config.media_root)
+    profile = load_profile(config.model_name_or_path)  # a model's own media sizes win over the config's
+    if not profile.empty:
+        log.info("media limits from the model's profile: video %s, image %s", profile.video, profile.image)
+    dataset = load_sft(config.train_files, config.media_root, profile=profile)
     log.info("SFT on %d rows from %s; trainable parameters %s", len(dataset), ", ".join(config.train_files),
              freeze(model, vision=config.freeze_vision_tower, projector=config.freeze_projector))
     collator = VisionSFTCollator(processor, config.media_limits(), config.max_length,

@@ -17,6 +17,7 @@ Heavy libraries (torch, transformers, httpx) load on first use, not on import.
 
 from onethinker.engine.base import Backend, Completion, Sent, TextStream
 from onethinker.engine.errors import EngineError, InputError, ModelLoadError, ServerError
+from onethinker.engine.profile import PROFILE_FILE, ModelProfile, load_profile, write_profile
 from onethinker.engine.request import DEFAULT_MAX_NEW_TOKENS, Prepared, Request, SamplingParams, build_messages, prepare
 from onethinker.engine.zerogpu import gpu, on_zero_gpu
 
@@ -38,5 +39,5 @@ def __getattr__(name):  # lazy: backends pull in torch/transformers or httpx
 __all__ = [
     "Backend", "Completion", "Sent", "TextStream", "EngineError", "InputError", "ModelLoadError", "ServerError",
     "Request", "SamplingParams", "Prepared", "prepare", "build_messages", "DEFAULT_MAX_NEW_TOKENS",
-    "DEFAULT_MODEL_ID", "TransformersBackend", "OpenAIBackend", "load_model", "unload_model", "gpu", "on_zero_gpu",
+    "DEFAULT_MODEL_ID", "ModelProfile", "load_profile", "write_profile", "PROFILE_FILE", "TransformersBackend", "OpenAIBackend", "load_model", "unload_model", "gpu", "on_zero_gpu",
 ]

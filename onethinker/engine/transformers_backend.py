@@ -21,6 +21,7 @@ from typing import Any
 
 from onethinker.engine.base import Backend, ProgressFn, Sent, TextStream
 from onethinker.engine.errors import EngineError, InputError, ModelLoadError
+from onethinker.engine.profile import ModelProfile, load_profile
 from onethinker.engine.request import Prepared, Request, SamplingParams, prepare
 from onethinker.engine.zerogpu import gpu
 
@@ -378,6 +379,15 @@ class TransformersBackend(Backend):
         self.dtype, self.device_map, self.quantization, self.revision = dtype, device_map, quantization, revision
         self.progress = progress
         self._factor: int | None = None
+        self._profile: ModelProfile | None = None
+
+    @property
+    def profile(self) -> ModelProfile:
+        """The model folder's ``onethinker.json`` (see :mod:`onethinker.engine.profile`), read once; it fills
+        in the prompt templates and media limits a request leaves unset."""
+        if self._profile is None:
+            self._profile = load_profile(self.model_id)
+        return self._profile
 
     # -- loading -------------------------------------------------------------------------------
     def load(self, progress: ProgressFn | None = None) -> tuple[Any, Any]:
@@ -427,11 +437,12 @@ class TransformersBackend(Backend):
         t0 = time.perf_counter()
         # validate and load the media before paying for a model load; the token size (32 px for
         # Qwen3-VL, 28 for Qwen2/2.5-VL) is guessed from the id until the processor is known
-        prep = prepare(request, factor=self._factor or _guess_factor(self.model_id))
+        factor = self._factor or _guess_factor(self.model_id)
+        prep = prepare(self.profile.apply(request, factor), factor=factor)
         model, processor = self.load()
         self._factor = _processor_factor(processor)
         if prep.factor != self._factor:
-            prep = prepare(request, factor=self._factor)
+            prep = prepare(self.profile.apply(request, self._factor), factor=self._factor)
         inputs, chat_text = self.encode(prep, processor)
         device = getattr(model, "device", None)
         if device is not None:
@@ -473,6 +484,8 @@ class TransformersBackend(Backend):
     def info(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": self.name, "model": self.model_id, "loaded": self.loaded,
                                "quantization": self.quantization}
+        if not self.profile.empty:
+            out["profile"] = self.profile.to_json()
         if self.loaded:
             m = _SHARED["model"]
             out.update(device=str(getattr(m, "device", "?")), dtype=str(getattr(m, "dtype", "?")),

@@ -32,7 +32,8 @@ Turn a prompt into model inputs with :func:`train.data.vision.encode` (``add_gen
 ``padding_side="left"`` for generation); the limits in each block are applied there.
 
 Video limits default to the official EasyR1 RL settings (2 fps, ≤ 128 frames, 64·32·32 px per frame, floor
-4·32·32), images to the official inference cap (1024·32·32 px); both are keyword arguments.
+4·32·32), images to the official inference cap (1024·32·32 px); both are keyword arguments, and a model
+profile (``profile=``) replaces these defaults and the catalogue's prompts with the model's own.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
+from onethinker.engine.profile import EMPTY as EMPTY_PROFILE, ModelProfile
 from onethinker.tasks import DEFAULT_TEMPLATES, IMAGE, VIDEO, PromptTemplates, Task, UnknownTaskError, build_prompt, get_task
 from train.data.common import (
     Row, check_marker_counts, data_files, media_list, read_rows, resolve_media, split_markers,
@@ -64,20 +66,31 @@ def task_key(task: Task, data_type: str) -> str:
     return task.problem_type
 
 
-def load_rl(path_or_paths, media_root=None, *, templates: PromptTemplates = DEFAULT_TEMPLATES,
-            video_max_pixels: int = RL_VIDEO_MAX_PIXELS, video_min_pixels: int = RL_VIDEO_MIN_PIXELS,
-            video_fps: float = RL_VIDEO_FPS, video_max_frames: int = RL_VIDEO_MAX_FRAMES,
-            image_max_pixels: int = RL_IMAGE_MAX_PIXELS):
+def load_rl(path_or_paths, media_root=None, *, templates: PromptTemplates | None = None,
+            video_max_pixels: int | None = None, video_min_pixels: int | None = None,
+            video_fps: float | None = None, video_max_frames: int | None = None,
+            image_max_pixels: int | None = None, profile: ModelProfile | None = None):
     """RL rows of one or more JSON / JSONL files (or export folders) as a ``datasets.Dataset`` (see module doc).
 
-    Relative media paths resolve under ``media_root`` (default: each file's folder).  Raises
+    Settings left ``None`` come from ``profile`` (the model's ``onethinker.json``, see
+    :func:`onethinker.engine.load_profile`) when it has them, else from the official RL run (templates: the
+    catalogue's).  Relative media paths resolve under ``media_root`` (default: each file's folder).  Raises
     :class:`~train.data.common.DataError` naming the file and row for a missing file, an unknown task,
     markers that do not match the media, or a missing answer.
     """
     root = Path(media_root) if media_root is not None else None
-    video = {"fps": float(video_fps), "max_frames": int(video_max_frames), "max_pixels": int(video_max_pixels),
-             "min_pixels": int(video_min_pixels)}
-    image = {"max_pixels": int(image_max_pixels)}
+    p = profile or EMPTY_PROFILE
+    templates = templates if templates is not None else p.templates
+    pv = p.video
+    video = {"fps": float(video_fps or pv.get("fps") or RL_VIDEO_FPS),
+             "max_frames": int(video_max_frames or pv.get("max_frames") or RL_VIDEO_MAX_FRAMES),
+             "max_pixels": int(video_max_pixels or pv.get("max_pixels") or RL_VIDEO_MAX_PIXELS),
+             "min_pixels": int(video_min_pixels or pv.get("min_pixels") or RL_VIDEO_MIN_PIXELS)}
+    if "min_frames" in pv:
+        video["min_frames"] = int(pv["min_frames"])
+    image = {"max_pixels": int(image_max_pixels or p.image.get("max_pixels") or RL_IMAGE_MAX_PIXELS)}
+    if "min_pixels" in p.image:
+        image["min_pixels"] = int(p.image["min_pixels"])
     rows = [rl_row(r, root, templates, image, video) for r in read_rows(data_files(path_or_paths, RL_FILES))]
     return to_dataset(rows, ("prompt",))
 

@@ -35,13 +35,19 @@ OPENAI_TAGS = {"role_tag": "role", "content_tag": "content", "user_tag": "user",
 DEFAULT_COLUMNS = {"messages": "conversations", "images": "images", "videos": "videos", "system": None}
 
 
-def load_sft(path_or_paths, media_root=None):
-    """SFT rows of one or more sharegpt JSON / JSONL files (or export folders) as a ``datasets.Dataset``."""
+def load_sft(path_or_paths, media_root=None, *, profile=None):
+    """SFT rows of one or more sharegpt JSON / JSONL files (or export folders) as a ``datasets.Dataset``.
+
+    ``profile``: a model's :class:`~onethinker.engine.profile.ModelProfile`; its image and video limits are
+    written into every media block, so they win over the collator's (the model sees the inputs its profile
+    gives it at inference).  The prompt text is the row's own: write SFT rows with the profile's templates.
+    """
     root = Path(media_root) if media_root is not None else None
+    limits = {"image": dict(profile.image), "video": dict(profile.video)} if profile is not None else None
     rows = []
     for f in data_files(path_or_paths, SFT_FILES):
         columns, tags = _dataset_info(f)
-        rows.extend(sft_row(r, root, columns, tags) for r in read_rows([f]))
+        rows.extend(sft_row(r, root, columns, tags, limits) for r in read_rows([f]))
     return to_dataset(rows, ("messages",))
 
 
@@ -62,7 +68,8 @@ def _dataset_info(f: Path) -> tuple[dict, dict | None]:
     return dict(DEFAULT_COLUMNS), None
 
 
-def sft_row(row: Row, media_root: Path | None, columns: dict, tags: dict | None) -> dict:
+def sft_row(row: Row, media_root: Path | None, columns: dict, tags: dict | None,
+            limits: dict[str, dict] | None = None) -> dict:
     d = row.data
     messages = d.get(columns["messages"])
     if messages is None and columns["messages"] == "conversations":
@@ -75,8 +82,9 @@ def sft_row(row: Row, media_root: Path | None, columns: dict, tags: dict | None)
     media = {"image": media_list(row, columns["images"], "image", media_root),
              "video": media_list(row, columns["videos"], "video", media_root)}
     check_marker_counts(row, [text for _, text in turns], media, allow_unmarked=False)
-    blocks = {"image": iter([{"type": "image", "image": p} for p in media["image"]]),
-              "video": iter([{"type": "video", "video": p} for p in media["video"]])}
+    extra = limits or {"image": {}, "video": {}}
+    blocks = {"image": iter([{"type": "image", "image": p, **extra["image"]} for p in media["image"]]),
+              "video": iter([{"type": "video", "video": p, **extra["video"]} for p in media["video"]])}
     return {"messages": [{"role": role, "content": split_markers(text, blocks)} for role, text in turns],
             "images": media["image"], "videos": media["video"]}
 

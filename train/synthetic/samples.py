@@ -70,12 +70,21 @@ def _listing(names: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def shape_sizes(width: int, height: int, n: int) -> tuple[int, int]:
+    """Smallest and largest shape side for ``n`` shapes: large when there are few (a box of a fifth to two
+    fifths of the picture, which a small model can localise), down to an eighth to a quarter for four or five."""
+    side = min(width, height)
+    hi = side * 2 // 5 if n <= 2 else side // 3 if n == 3 else side // 4
+    lo = side // 5 if n <= 3 else side // 8
+    return max(20, lo), max(28, hi)
+
+
 def _image_scene(rng: np.random.Generator, n: int, distinct: str = "name"):
     w = int(IMAGE_SIZES[int(rng.integers(len(IMAGE_SIZES)))])
     h = int(IMAGE_SIZES[int(rng.integers(len(IMAGE_SIZES)))])
     bg = random_background(rng)
-    shapes = place_shapes(rng, w, h, n, min_size=max(20, min(w, h) // 8), max_size=max(28, min(w, h) // 4),
-                          distinct=distinct)
+    lo, hi = shape_sizes(w, h, n)
+    shapes = place_shapes(rng, w, h, n, min_size=lo, max_size=hi, distinct=distinct)
     picture, masks = draw(bg.pixels(w, h), shapes)
     return w, h, bg, shapes, picture, masks
 

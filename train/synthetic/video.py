@@ -116,7 +116,8 @@ def random_video(rng: np.random.Generator, *, n_shapes: int, fps: int = 4,
             if (colour, kind) not in names:
                 names.add((colour, kind))
                 break
-        size = int(rng.integers(18, max(19, min(36, int(lane_h) - 6))))
+        biggest = min(min(width, height) * 2 // 5, int(lane_h) - 6)  # large shapes, inside their lane
+        size = int(rng.integers(max(18, biggest // 2), max(19, biggest)))
         r = size / 2 + 2
         y_lo, y_hi = k * lane_h + r, (k + 1) * lane_h - r
         ys = rng.uniform(y_lo, max(y_lo, y_hi), size=2)
