@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from onethinker.engine import DEFAULT_MODEL_ID, Backend, EngineError, TextStream
-from onethinker.tasks import DEFAULT_TEMPLATES, PromptTemplates, load_prompt_templates
+from onethinker.tasks import DEFAULT_TEMPLATES, PromptTemplates
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples" / "app"
-TEMPLATE_FILES = ("prompt_templates.json", "prompt_templates.yaml", "prompt_templates.yml")
 
 Progress = Callable[[float, str], None]
 
@@ -87,12 +86,11 @@ class ModelStatus:
 
 
 def _prompt_templates(model: str) -> PromptTemplates:
-    """A prompt-template file shipped inside a local model folder, else the catalogue's instructions."""
-    folder = Path(model).expanduser()
-    for name in TEMPLATE_FILES:
-        if (folder / name).is_file():
-            return load_prompt_templates(folder / name)
-    return DEFAULT_TEMPLATES
+    """The prompt templates the model's folder ships (its ``onethinker.json`` profile, or a
+    ``prompt_templates.*`` file), else the catalogue's instructions."""
+    from onethinker.engine.profile import load_profile
+
+    return load_profile(model).templates
 
 
 class ModelManager:
@@ -120,7 +118,7 @@ class ModelManager:
         self._error: str | None = None
         try:  # a template file inside a local model folder (checked again, loudly, when the model loads)
             self.templates: PromptTemplates = DEFAULT_TEMPLATES if self.openai_url else _prompt_templates(self.model)
-        except ValueError:
+        except (ValueError, EngineError):  # a broken profile or template file: the load says why
             self.templates = DEFAULT_TEMPLATES
 
     # -- what the page shows -------------------------------------------------------------------
