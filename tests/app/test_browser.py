@@ -80,6 +80,17 @@ def start_run(pg, image: str, question: str):
     pg.click("#run-button")
 
 
+def wait_js(pg, condition: str, timeout_s: float = 30):
+    """Wait for a JavaScript condition; on timeout, a screenshot and the Run tab's state go into the error."""
+    try:
+        pg.wait_for_function(condition, timeout=timeout_s * 1000)
+    except Exception as e:
+        pg.shot("timeout")
+        state = {sel: pg.eval_on_selector(sel, "e => e.value ?? e.innerText") if pg.locator(sel).count() else None
+                 for sel in ("#run-status", "#run-task input", "#run-question textarea", "#run-answer textarea")}
+        raise AssertionError(f"waited {timeout_s} s for {condition!r}; the page shows {state}") from e
+
+
 def wait_status(pg, words: str, timeout_s: float = 30):
     pg.wait_for_function(f"(document.querySelector('#run-status')?.innerText || '').includes({words!r})",
                          timeout=timeout_s * 1000)
@@ -248,12 +259,12 @@ def test_examples_switch_between_video_and_image_tasks(page):
     page.get_by_text("Segment the green triangle.").first.click()
     page.wait_for_selector("#run-image img")
     # the example's inputs land in several events: press Run once its question and task are in place
-    page.wait_for_function("(document.querySelector('#run-question textarea')?.value || '').includes('green triangle') && "
-                           "(document.querySelector('#run-task input')?.value || '').includes('segmentation') && "
-                           "!document.querySelector('#run-video video')")
+    wait_js(page, "(document.querySelector('#run-question textarea')?.value || '').includes('green triangle') && "
+                  "(document.querySelector('#run-task input')?.value || '').toLowerCase().includes('segmentation') && "
+                  "!document.querySelector('#run-video video')")
     page.click("#run-button")
-    page.wait_for_function("(document.querySelector('#run-status')?.innerText || '').includes('done') && "
-                           "(document.querySelector('#run-answer textarea')?.value || '').includes('positive_points')")
+    wait_js(page, "(document.querySelector('#run-status')?.innerText || '').includes('done') && "
+                  "(document.querySelector('#run-answer textarea')?.value || '').includes('positive_points')")
     assert page.locator(".toast-body.error").count() == 0
     page.shot("1-image-task-after-video-task")
 
