@@ -62,7 +62,7 @@ def make_trainer(config: OneThinkerSFTConfig):
     from onethinker.engine.profile import load_profile
     from train.collators import VisionSFTCollator
     from train.data import load_sft
-    from train.model import freeze, load_model, lora_config
+    from train.model import freeze, load_model, lora_config, scaled_vision_optimizer
 
     config.check()
     model, processor = load_model(config, bool(config.bf16))
@@ -74,8 +74,10 @@ def make_trainer(config: OneThinkerSFTConfig):
              freeze(model, vision=config.freeze_vision_tower, projector=config.freeze_projector))
     collator = VisionSFTCollator(processor, config.media_limits(), config.max_length,
                                  assistant_only_loss=config.assistant_only_loss)
-    return SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=processor,
-                      data_collator=collator, peft_config=lora_config(config))
+    trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=processor,
+                         data_collator=collator, peft_config=lora_config(config))
+    scaled_vision_optimizer(trainer, config.vision_lr_scale)
+    return trainer
 
 
 def train(config: OneThinkerSFTConfig) -> Path:

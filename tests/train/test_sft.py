@@ -92,3 +92,30 @@ def test_yaml_config_parses_with_the_official_defaults(tmp_path):
         ["--config", "train/configs/sft.yaml", "--output_dir", str(tmp_path), "--learning_rate", "2e-5"])
     assert config.model_name_or_path == "Qwen/Qwen3-VL-8B-Instruct" and config.learning_rate == 2e-5
     assert (config.video_max_pixels, config.freeze_vision_tower, config.freeze_projector) == (100_352, True, True)
+
+
+def test_vision_lr_scale_gives_the_vision_side_its_own_learning_rate(tiny_model_dir, media_dir, tmp_path):
+    """An untrained model learns to see with the vision tower and projector at a multiple of the learning rate;
+    the scheduler then moves every group alike."""
+    from train.model import TrainError, part_of, scaled_vision_optimizer
+
+    data = write_json(tmp_path / "sft.json", sft_rows("image", "photo.png"))
+    config = OneThinkerSFTConfig(output_dir=str(tmp_path / "out"), model_name_or_path=tiny_model_dir,
+                                 train_files=[str(data)], media_root=str(media_dir), freeze_vision_tower=False,
+                                 freeze_projector=False, vision_lr_scale=4.0,
+                                 **{**FAST, "max_steps": 2, "lr_scheduler_type": "linear", "learning_rate": 1e-3})
+    trainer = make_trainer(config)
+    names = {id(p): n for n, p in trainer.model.named_parameters()}
+    lrs = {}
+    for group in trainer.optimizer.param_groups:
+        for part in {part_of(names[id(p)]) for p in group["params"]}:
+            lrs.setdefault(part, set()).add(group["lr"])
+    assert lrs == {"language": {1e-3}, "vision": {4e-3}, "projector": {4e-3}}
+    assert sum(len(g["params"]) for g in trainer.optimizer.param_groups) == len(names)  # every parameter, once
+    trainer.train()
+    diff = changed(snapshot(tiny_model_dir), snapshot(save_for_engine(trainer, tmp_path / "out")))
+    assert diff["language"] and diff["vision"] and diff["projector"]
+    ratios = {g["lr"] / g["initial_lr"] for g in trainer.optimizer.param_groups}
+    assert len(ratios) == 1 and ratios != {1.0}  # the linear decay moved both learning rates by the same factor
+    with pytest.raises(TrainError, match="must be positive"):
+        scaled_vision_optimizer(trainer, 0.0)
