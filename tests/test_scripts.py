@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SCRIPTS = sorted(str(p.relative_to(ROOT)) for d in ("examples", "benchmarks") for p in (ROOT / d).glob("*.py"))
+SCRIPTS = sorted(str(p.relative_to(ROOT)) for d in ("examples", "benchmarks") for p in (ROOT / d).rglob("*.py"))
 MODULES = ["onethinker.feedback", "onethinker.feedback export", "onethinker.feedback stats",
            "onethinker.feedback.stress"]
 
@@ -25,6 +25,7 @@ def _help(args, cwd):
 
 def test_the_scripts_are_found():
     assert "examples/score_file.py" in SCRIPTS and "benchmarks/bench_feedback.py" in SCRIPTS
+    assert "examples/results/make_examples.py" in SCRIPTS  # in a subfolder
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

@@ -223,7 +223,11 @@ class BoxFillSegmenter:
         pass
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                            epilog="Writes media/, eval_input.json and results.json next to this script.").parse_args(argv)
     media = HERE / "media"
     draw_media(media)
     rows, answers = rows_and_answers()

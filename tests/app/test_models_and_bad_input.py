@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from gradio.components.image import ImageData
@@ -143,3 +144,16 @@ def test_an_uploaded_image_reaches_the_engine_as_uploaded(ctx, tmp_path):
     widget = next(b for b in app.build_demo(ctx).blocks.values() if getattr(b, "elem_id", None) == "run-image")
     assert widget.preprocess(ImageData(path=str(path), orig_name="clear.png")) == str(path)
     assert load_image(str(path)).image.getpixel((5, 5)) == (255, 255, 255)
+
+
+def test_the_feedback_store_defaults_to_persistent_storage_on_a_space(monkeypatch):
+    import app
+
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert app.default_data_dir() == Path("data")
+    monkeypatch.setenv("SPACE_ID", "someone/onethinker-studio")
+    real_is_dir = Path.is_dir
+    monkeypatch.setattr(Path, "is_dir", lambda p: str(p) == "/data" or real_is_dir(p))
+    assert app.default_data_dir() == Path("/data")  # a Space with persistent storage mounted
+    monkeypatch.setattr(Path, "is_dir", lambda p: False if str(p) == "/data" else real_is_dir(p))
+    assert app.default_data_dir() == Path("data")  # a Space without it

@@ -330,3 +330,14 @@ def test_a_segmentation_model_that_cannot_load_is_tried_once_and_explained(tmp_p
     ctx.set_segmenter("none")
     last = run_all(ctx, Session(), form(examples["segmentation-image"]))[-1]
     assert "No masks" not in last["notes"] and tries == [False, False]
+
+
+def test_an_image_and_a_video_together_run_as_video_image(ctx, examples):
+    """Both media uploaded: the request is video-image, both reach the model, and the answer is drawn."""
+    ex = examples["multiple choice"]
+    s = Session()
+    last = run_all(ctx, s, form(ex, video=examples["tracking"]["video"]))[-1]
+    assert last["status"].startswith("✅ done") and s.run.answer.ok
+    assert s.run.request.video and s.run.request.image
+    assert sorted(m["kind"] for m in s.run.sent.media) == ["image", "video"]
+    assert s.run.answer.data_type == "video-image"

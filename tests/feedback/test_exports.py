@@ -237,3 +237,23 @@ def test_missing_database_is_an_error_not_a_new_file(tmp_path):
     with pytest.raises(ExportError, match="no feedback database"):
         export(tmp_path / "typo.db", "sft", tmp_path / "out")
     assert not (tmp_path / "typo.db").exists() and not (tmp_path / "out").exists()
+
+
+def test_the_eval_export_runs_through_our_evaluation_runner(filled, tmp_path):
+    """``eval`` rows are the runner's input as written: every medium found, every field read, and an answer equal
+    to the row's own ground truth scores full marks."""
+    from onethinker.eval import run
+    from tests.eval.helpers import ScriptedBackend
+
+    export(filled, "eval", tmp_path / "eval")
+    by_question = {r["problem"]: r for r in rows(tmp_path / "eval" / "eval.json")}  # the double answers by question
+    exported = list(by_question.values())
+    assert {r["data_type"] for r in exported} >= {"image", "video"} and len(exported) >= 3
+    (tmp_path / "eval" / "unique.json").write_text(json.dumps(exported), encoding="utf-8")
+    backend = ScriptedBackend({q: f"<think>x</think>\n{r['solution']}" for q, r in by_question.items()},
+                              default="never asked")
+    res = run(tmp_path / "eval" / "unique.json", tmp_path / "results.json", backend,
+              media_root=tmp_path / "eval", segmenter=None)
+    assert len(res.results) == len(exported) and len(backend.calls) == len(exported)
+    for r in res.results:
+        assert r["error"] is None and r["format"] == 1.0 and r["accuracy"] == pytest.approx(1.0), (r["output"], r["solution"], r.get("prediction"))
