@@ -335,9 +335,11 @@ def _detail(ctx: AppContext, st: Inspection, v: Any) -> dict[str, Any]:
     else:
         out.update(_plain_media(ctx, v, notes))
     if v.truth_masks is not None:
-        notes.append("the predicted mask is not in the results file: the answer's prompt (box, points) is drawn "
-                     "over the ground-truth masks; a correction starts from the answer's prompt (the ground truth "
-                     "is a mask), so edit its box and points before saving")
+        if v.predicted_masks is None:
+            notes.append("the predicted masks are not in the results file (scored elsewhere, or not segmented): the "
+                         "answer's prompt (box, points) is drawn over the ground-truth masks")
+        notes.append("a correction starts from the answer's prompt (the ground truth is a mask), so edit its box "
+                     "and points before saving")
     out["warnings"] = "\n".join(f"- {w}" for w in notes) if notes else "No parse warnings."
     ctx.outputs.prune()
     return out

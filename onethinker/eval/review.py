@@ -41,26 +41,30 @@ def drawing_media(view: Any) -> tuple[str, str] | None:
 
 def draw(view: Any, options: RenderOptions = REVIEW_OPTIONS) -> RenderResult | None:
     """The prediction and the ground truth drawn together (boxes, spans, tracks; for segmentation the
-    predicted prompt over the annotated masks).  None when the task draws nothing or the media is not
-    available.  Raises :class:`~onethinker.media.probe.MediaError` for a file that cannot be decoded."""
+    predicted prompt and, when the runner segmented the row, its predicted masks, over the annotated masks).
+    None when the task draws nothing or the media is not available.  Raises :class:`~onethinker.media.probe.MediaError` for a file that cannot be decoded."""
     media = drawing_media(view)
     if media is None or not draws(view):
         return None
     path, kind = media
     truth = view.truth if view.truth is not None and view.truth.payload is not None else None
-    gt = view.truth_masks
-    if gt is None:
+    gt, pred = view.truth_masks, getattr(view, "predicted_masks", None)
+    if gt is None and pred is None:
         return render(view.answer, path, truth=truth, options=options)
     if kind == IMAGE:
-        return render(view.answer, path, truth=truth, truth_masks=_image_truth(gt, path), options=options)
+        return render(view.answer, path, truth=truth, options=options,
+                      truth_masks=_image_mask(gt, path) if gt is not None else None,
+                      masks=_image_mask(pred, path) if pred is not None else None)
     from onethinker.media.frames import FrameSource
 
     src = FrameSource.open(path, options.max_fps, options.max_side)
+    size = (src.plan.times, src.plan.width, src.plan.height)
     return render(view.answer, src, truth=truth, options=options,
-                  truth_masks=frame_masks(gt, src.plan.times, src.plan.width, src.plan.height))
+                  truth_masks=frame_masks(gt, *size) if gt is not None else None,
+                  masks=frame_masks(pred, *size) if pred is not None else None)
 
 
-def _image_truth(gt: Any, path: str) -> np.ndarray | None:
+def _image_mask(gt: Any, path: str) -> np.ndarray | None:
     from onethinker.media.images import open_image
 
     mask = gt.masks.get(0)

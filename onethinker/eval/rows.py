@@ -73,6 +73,12 @@ class RowSpec:
         return self.task.reward.startswith("segmentation")
 
 
+# A segmentation row's predicted masks, written by the runner beside its reward (not an official field): the
+# shape of ``segmentation_output`` — {"segmentation_rle": RLE} for an image, {"segmentation_rle": {frame key: RLE}}
+# for a video — so the Inspect tab draws the prediction's masks over the ground truth's.
+PREDICTED_MASKS = "predicted_segmentation"
+
+
 @dataclass(frozen=True)
 class SegTruth:
     """A segmentation row's ground truth: the picture size and the RLE of each annotated frame."""

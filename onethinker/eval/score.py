@@ -24,7 +24,9 @@ from onethinker.eval import segmentation as seg
 from onethinker.eval.aggregate import compute_metrics
 from onethinker.eval.files import ResultsFile, gc_paused, read_rows, write_results
 from onethinker.eval.paths import media_file
-from onethinker.eval.rows import COMPONENTS, ERROR_KINDS, RowError, RowSpec, check_row, data_type_of, problem_type_of
+from onethinker.eval.rows import (
+    COMPONENTS, ERROR_KINDS, PREDICTED_MASKS, RowError, RowSpec, check_row, data_type_of, problem_type_of,
+)
 from onethinker.rewards import extract_answer, format_reward, score
 from onethinker.rewards import metrics as M
 from onethinker.segment.base import Segmenter
@@ -137,10 +139,11 @@ def _score_segmentation(row: Mapping, spec: RowSpec, output: str, media_root, se
             raise RowError(m.kind, m.error)
         prompt, key_time = seg.prompt_from_prediction(prediction, truth.width, truth.height)
         if spec.data_type == "image":
-            reward = seg.segment_image(m.path, truth, prompt, segmenter)
+            reward, predicted = seg.segment_image(m.path, truth, prompt, segmenter)
         else:
-            reward = seg.segment_video(m.path, truth, prompt, key_time, segmenter)
+            reward, predicted = seg.segment_video(m.path, truth, prompt, key_time, segmenter)
     else:
+        predicted = row.get(PREDICTED_MASKS)  # scored before: the masks of that scoring stay with its reward
         reward = stored_reward(row, spec)
         if reward is None:
             raise RowError("not_segmented", "segmentation row not scored: give a segmenter and a media root "
@@ -149,6 +152,8 @@ def _score_segmentation(row: Mapping, spec: RowSpec, output: str, media_root, se
     out.update(prediction=prediction, predicted_answer_norm=prediction, accuracy=seg.accuracy_of(reward),
                components=seg.components_of(reward), format=format_reward(output), error=None, reward=reward,
                status="ok")
+    if predicted is not None:
+        out[PREDICTED_MASKS] = predicted
     return out
 
 

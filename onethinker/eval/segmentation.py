@@ -60,6 +60,14 @@ def decode_rle(rle: Any, width: int, height: int, where: str = "segmentation_rle
     return m.astype(bool)
 
 
+def encode_rle(mask: np.ndarray) -> dict:
+    """An H×W mask as a compressed COCO RLE ``{"size": [h, w], "counts": str}`` (what :func:`decode_rle` reads)."""
+    from pycocotools import mask as coco
+
+    rle = coco.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
 def prompt_from_prediction(prediction: str, width: int, height: int) -> tuple[PixelPrompt, float]:
     """Pixel prompt and key time (s) from the answer JSON as written; what is unusable is left out."""
     try:
@@ -115,7 +123,9 @@ def video_reward(truth: SegTruth, masks: Callable[[int], np.ndarray | None]) -> 
     return {"J": j, "F": f, "J&F": (j + f) / 2.0}
 
 
-def segment_image(path: str | os.PathLike, truth: SegTruth, prompt: PixelPrompt, segmenter: Segmenter) -> dict:
+def segment_image(path: str | os.PathLike, truth: SegTruth, prompt: PixelPrompt,
+                  segmenter: Segmenter) -> tuple[dict, dict]:
+    """(the official reward record, the predicted mask as ``{"segmentation_rle": RLE}``)."""
     from PIL import Image
 
     from onethinker.media.images import open_image
@@ -129,7 +139,7 @@ def segment_image(path: str | os.PathLike, truth: SegTruth, prompt: PixelPrompt,
     if img.size != (truth.width, truth.height):
         img = img.resize((truth.width, truth.height), Image.BILINEAR)
     pred = _segment(lambda: segmenter.segment_image(np.array(img), prompt).mask)
-    return image_reward(pred, gt)
+    return image_reward(pred, gt), {"segmentation_rle": encode_rle(pred)}
 
 
 def video_frames(path: str | os.PathLike, truth: SegTruth):
@@ -156,11 +166,22 @@ def video_frames(path: str | os.PathLike, truth: SegTruth):
 
 
 def segment_video(path: str | os.PathLike, truth: SegTruth, prompt: PixelPrompt, key_time: float,
-                  segmenter: Segmenter) -> dict:
+                  segmenter: Segmenter) -> tuple[dict, dict]:
+    """(the official reward record, the predicted masks as ``{"segmentation_rle": {frame key: RLE}}`` for the
+    annotated frames that have one)."""
     frames = video_frames(path, truth)
     key = min(max(int(round(key_time * truth.fps)), 0), len(truth.frames) - 1, len(frames) - 1)
     vm = _segment(lambda: segmenter.segment_video(frames, key, prompt))
-    return video_reward(truth, lambda k: vm.mask(k) if k < vm.num_frames else None)
+
+    def mask(k: int) -> np.ndarray | None:
+        return vm.mask(k) if k < vm.num_frames else None
+
+    predicted = {}
+    for k, name in enumerate(truth.frames):
+        m = mask(k)
+        if m is not None:
+            predicted[name] = encode_rle(m)
+    return video_reward(truth, mask), {"segmentation_rle": predicted}
 
 
 def _segment(call: Callable[[], Any]) -> Any:

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from onethinker.eval.aggregate import compute_metrics
 from onethinker.eval.files import EvalFileError, ResultsFile, gc_paused, parse_rows, read_rows
 from onethinker.eval.paths import MediaPath, media_file
-from onethinker.eval.rows import RowError, SegTruth, check_row, data_type_of, problem_type_of
+from onethinker.eval.rows import PREDICTED_MASKS, RowError, SegTruth, check_row, data_type_of, problem_type_of
 from onethinker.tasks import UnknownTaskError, get_task
 
 SORTS = ("worst", "best", "file")
@@ -71,6 +71,7 @@ class RowView:
     metrics: dict
     error: dict | None
     notes: list[str] = field(default_factory=list)  # why the truth could not be read, …
+    predicted_masks: Any = None  # segmentation scored by the runner: its predicted masks (GroundTruthMasks form)
 
     @property
     def warnings(self) -> list[str]:
@@ -237,12 +238,13 @@ class ResultsTable:
 
         r = self.rows[i]
         notes: list[str] = []
-        task = truth = masks = None
+        task = truth = masks = predicted = None
         try:
             task = get_task(problem_type_of(r), data_type_of(r) or None)
             spec = check_row(r)
             if isinstance(spec.truth, SegTruth):
                 masks = ground_truth_masks(spec.truth)
+                predicted = predicted_masks(r, spec.truth, notes)
             else:
                 truth = parse(f"<answer>{spec.text}</answer>", task, data_type=spec.data_type)
         except UnknownTaskError:
@@ -257,7 +259,25 @@ class ResultsTable:
         return RowView(i, r, task, q if isinstance(q, str) else "",
                        [str(o) for o in opts] if isinstance(opts, list) else [], answer, truth, masks,
                        self.media(i, media_root) if media_root is not None else [], metrics,
-                       r.get("error") if isinstance(r.get("error"), dict) else None, notes)
+                       r.get("error") if isinstance(r.get("error"), dict) else None, notes, predicted)
+
+
+def predicted_masks(row: Mapping, truth: SegTruth, notes: list[str]) -> GroundTruthMasks | None:
+    """The masks the runner's segmenter predicted for a segmentation row (``predicted_segmentation``), decoded at
+    the ground truth's size and frames; None when the row has none (a note says why when they are unusable)."""
+    record = row.get(PREDICTED_MASKS)
+    if record is None:
+        return None
+    rles = record.get("segmentation_rle") if isinstance(record, dict) else None
+    try:
+        if truth.frames and isinstance(rles, dict):
+            return ground_truth_masks(replace(truth, rles=rles))
+        if not truth.frames and isinstance(rles, dict) and "counts" in rles:
+            return ground_truth_masks(replace(truth, rles={"": rles}))
+        raise RowError("bad_rle", "its shape is not the row's (an RLE for an image, frame key → RLE for a video)")
+    except RowError as e:
+        notes.append(f"predicted masks not shown: {e.message}")
+        return None
 
 
 def ground_truth_masks(truth: SegTruth) -> GroundTruthMasks:

@@ -134,7 +134,11 @@ def test_video_rows_are_drawn_as_videos_and_timelines(ctx):
     filt(st, task="segmentation", data_type="video")
     seg = I.show(ctx, st, 0)
     assert seg["truth"] == "ground-truth mask: 32 annotated frames at 192×144" and seg["video"].endswith(".mp4")
-    assert "drawn over the ground-truth masks" in seg["warnings"]
+    assert "edit its box and points" in seg["warnings"]
+    assert "not in the results file" not in seg["warnings"]  # the runner kept the predicted masks: they are drawn
+    i = int(st.order[0])  # the same row as if scored elsewhere (no predicted masks): the note says what is drawn
+    st.table.rows[i] = {k: v for k, v in st.table.rows[i].items() if k != "predicted_segmentation"}
+    assert "not in the results file" in I.show(ctx, st, 0)["warnings"]
 
 
 def test_rows_with_nothing_to_draw_show_their_media_as_they_are(ctx):

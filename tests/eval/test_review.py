@@ -40,8 +40,10 @@ def test_a_box_row_draws_prediction_and_truth(table, tmp_path):
 def test_segmentation_rows_draw_the_ground_truth_masks(table, tmp_path):
     from onethinker.render import render
 
+    from dataclasses import replace
+
     img = view(table, task="segmentation", data_type="image")
-    res = review.draw(img)
+    res = review.draw(replace(img, predicted_masks=None))  # the ground truth's masks alone (see the next test)
     bare = render(img.answer, img.media[0].path, options=review.REVIEW_OPTIONS)  # the same without the masks
     disk = img.truth_masks.masks[0]
     assert disk.sum() > 3000
@@ -50,6 +52,33 @@ def test_segmentation_rows_draw_the_ground_truth_masks(table, tmp_path):
     vid = view(table, task="segmentation", data_type="video", sort="file")
     res = review.draw(vid, review.REVIEW_OPTIONS.__class__(out_dir=str(tmp_path)))
     assert res.kind == "video" and res.video_path.endswith(".mp4")
+
+
+def test_segmentation_rows_scored_by_the_runner_draw_the_predicted_masks_too(table):
+    """The runner keeps each segmentation row's predicted masks (``predicted_segmentation``); Inspect draws them
+    in the prediction's colour over the ground truth."""
+    from dataclasses import replace
+
+    img = view(table, task="segmentation", data_type="image")
+    pred = img.predicted_masks.masks[0]
+    assert pred.shape == img.truth_masks.masks[0].shape and pred.sum() > 1000
+    with_pred, without = review.draw(img), review.draw(replace(img, predicted_masks=None))
+    changed = np.abs(with_pred.image[:192].astype(int) - without.image[:192]).max(axis=-1) > 0
+    assert changed[pred].mean() > 0.9 and not changed[~pred].any()  # tinted exactly where the prediction is
+    vid = view(table, task="segmentation", data_type="video", sort="file")
+    assert len(vid.predicted_masks.masks) == len(vid.row["segmentation_output"]["frames"])
+    # the predicted masks reproduce the row's recorded score
+    from onethinker.eval.segmentation import image_reward
+
+    assert image_reward(pred, img.truth_masks.masks[0])["IoU"] == pytest.approx(img.metrics["accuracy"])
+
+
+def test_unusable_predicted_masks_are_a_note_not_a_failure(table):
+    r = dict(table.rows[int(table.select(Query(task="segmentation", data_type="image"))[0])])
+    r["predicted_segmentation"] = {"segmentation_rle": {"size": [3, 3], "counts": "junk"}}
+    v = ResultsTable.load(json.dumps([r]).encode()).view(0)
+    assert v.predicted_masks is None and v.truth_masks is not None
+    assert any(n.startswith("predicted masks not shown") for n in v.notes)
 
 
 def test_frame_masks_pick_the_annotated_frame_shown_and_fit_the_rendered_size():
