@@ -264,6 +264,9 @@ def model_card(run: "NanoRun") -> str:
         loc = ("", "", "") if t == "all" else (_f(v["iou"]), _f(v["tiou"]), _f(v["j&f"]))
         rows.append(f"| {'all tasks' if t == 'all' else t} | {v['count']} | {_f(v['format'])} | {_f(v['accuracy'])} | "
                     + " | ".join(loc) + " |")
+    missed = [f"* Reach its {what} goal: {_f(v)} against ≥ {threshold:g}"
+              + (" (chance is 0.25)" if what.startswith("multiple") else "") + "."
+              for what, v, threshold, met in goals(m) if not met]
     return "\n".join([
         "# OneThinker-nano", "",
         f"A {params or '?'}-parameter model with the Qwen3-VL architecture, trained from scratch in this repository "
@@ -288,6 +291,7 @@ def model_card(run: "NanoRun") -> str:
         "Segmentation scores use the colour-region segmenter of `train/nano/segmenter.py`, not SAM. Full report: "
         "`train/reports/nano.md`.", "",
         "## What it cannot do", "",
+        *missed,
         "* Anything outside the synthetic scenes: real photos and videos, other objects, words, text in images (OCR), "
         "math, open questions, long videos. Its answers to such inputs are meaningless, however well formed.",
         "* Fine localisation: boxes are rough (see the IoU column), times are at about half-second precision at best.",
