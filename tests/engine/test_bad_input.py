@@ -126,12 +126,19 @@ def test_folder_without_config(tmp_path, image_path):
         TransformersBackend(str(tmp_path / "weights")).load()
 
 
-def test_hub_unreachable_offline(image_path, monkeypatch):
+def test_hub_unreachable_offline(image_path, monkeypatch, tmp_path):
+    import socket
+
     import huggingface_hub.constants
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"the test tried to open a network connection to {args[1:] or kwargs}")
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import: never the network
-    b = TransformersBackend()  # the default id; never in this machine's cache
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(socket.socket, "connect", no_network)  # and if anything still tried, it fails here
+    b = TransformersBackend()  # the default id, offline, with an empty cache
     with pytest.raises(ModelLoadError) as e:
         b.stream(_image_req(image_path))
     msg = str(e.value)
