@@ -284,14 +284,16 @@ def overlay_colours(pg, selector: str) -> tuple[int, int]:
     return tuple(int((np.abs(pic - np.asarray(c)).max(axis=-1) <= 12).sum()) for c in (st.pred, st.truth))
 
 
-def wait_overlay_colours(pg, selector: str, at_least: int, timeout_s: float = 30) -> tuple[int, int]:
-    """overlay_colours once both reach `at_least`, or the last reading when `timeout_s` runs out."""
+def wait_overlay_colours(pg, selector: str, at_least: int, timeout_s: float = 30,
+                         with_truth: bool = True) -> tuple[int, int]:
+    """overlay_colours once the prediction's (and, `with_truth`, the ground truth's) reach `at_least`, or the
+    last reading when `timeout_s` runs out."""
     deadline = time.monotonic() + timeout_s
     while True:
         pg.wait_for_selector(selector)
         pg.wait_for_function(f"document.querySelector({selector!r})?.complete")
         seen = overlay_colours(pg, selector)
-        if min(seen) > at_least or time.monotonic() > deadline:
+        if min(seen if with_truth else seen[:1]) > at_least or time.monotonic() > deadline:
             return seen
         pg.wait_for_timeout(250)
 

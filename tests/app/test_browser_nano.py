@@ -7,6 +7,7 @@ reasoning streams, its answer parses, and the box is drawn on the picture.  No t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 import app
 from components.context import AppContext, Settings
 from components.page import launch_options
-from tests.app.test_browser import browser, overlay_colours, text, wait_js  # noqa: F401  (the browser fixture)
+from tests.app.test_browser import SHOTS, browser, text, wait_js, wait_overlay_colours  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -41,8 +42,6 @@ def scene(served_nano):
 
     out = served_nano[1] / "scene"
     write_split(out, SplitSpec("heldout", 1, 98_765), mix={"spatial": 1.0})
-    import json
-
     row = json.loads((out / "eval.json").read_text(encoding="utf-8"))[0]
     return str(out / row["path"]), row["problem"]
 
@@ -50,23 +49,24 @@ def scene(served_nano):
 def test_the_nano_model_runs_end_to_end_when_the_configured_model_cannot_load(browser, served_nano, scene):  # noqa: F811
     url, _ = served_nano
     image, question = scene
-    page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
     page.set_default_timeout(120_000)
-    page.goto(url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector("#run-button")
-    page.set_input_files("#run-image input[type=file]", image)
-    page.wait_for_selector("#run-image img")
-    page.fill("#run-question textarea", question)
-    page.click("#run-button")
-    wait_js(page, "(document.querySelector('#run-status')?.innerText || '').includes('done')", 180)
-    answer = page.input_value("#run-answer textarea")
-    assert '"boxes"' in answer, answer  # the nano model's answer, parsed into a box
-    page.wait_for_selector("#run-overlay img")
-    page.wait_for_function("document.querySelector('#run-overlay img').complete")
-    orange, _ = overlay_colours(page, "#run-overlay img")
-    assert orange > 50, orange  # the predicted box is drawn on the picture
-    banner = text(page, "#model-banner")
-    assert "onethinker-nano" in banner and "no-such-model" in banner, banner  # which model, and why
-    page.screenshot(path=str(Path(__file__).resolve().parents[2] / "test-output" / "browser" / "nano-run.png"),
-                    full_page=True)
-    page.context.close()
+    page.shot = lambda name: page.screenshot(path=str(SHOTS / f"nano-{name}.png"), full_page=True)
+    try:
+        page.goto(url + "/", wait_until="domcontentloaded")
+        page.wait_for_selector("#run-button")
+        page.set_input_files("#run-image input[type=file]", image)
+        page.wait_for_selector("#run-image img")
+        page.fill("#run-question textarea", question)
+        page.click("#run-button")
+        wait_js(page, "(document.querySelector('#run-status')?.innerText || '').includes('done')", 180)
+        answer = page.input_value("#run-answer textarea")
+        assert '"boxes"' in answer, answer  # the nano model's answer, parsed into a box
+        orange, _ = wait_overlay_colours(page, "#run-overlay img", at_least=50, with_truth=False)
+        assert orange > 50, orange  # the predicted box is drawn on the picture
+        banner = text(page, "#model-banner")
+        assert "onethinker-nano" in banner and "no-such-model" in banner, banner  # which model, and why
+        page.shot("run")
+    finally:
+        context.close()
