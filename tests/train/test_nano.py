@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -161,3 +162,45 @@ def test_time_limit_stops_training_at_a_step_boundary():
         cb.on_train_begin(None, state, control)
         cb.on_step_end(None, state, control)
         assert control.should_training_stop is stops
+
+
+def _position_r2(init: str, tmp_path) -> float:
+    """R² of a least-squares read-out of each merged image token's (row, column) from the untrained vision tower's
+    output, fitted on half of 24 synthetic pictures and measured on the other half."""
+    import torch
+    from PIL import Image
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from train.nano.build import build_nano
+    from train.nano.recipe import QUICK
+    from train.synthetic.samples import spatial_grounding_image
+
+    folder = build_nano(tmp_path / init, ["a red circle", "0 1 2 3"], replace(QUICK.model, vision_position_init=init))
+    proc, model = AutoProcessor.from_pretrained(folder), AutoModelForImageTextToText.from_pretrained(folder).eval()
+    feats, where = [], []
+    for i in range(24):
+        picture = Image.fromarray(spatial_grounding_image(np.random.default_rng([5, i])).image)
+        pix = proc.image_processor(images=[picture], return_tensors="pt")
+        with torch.no_grad():
+            merged = model.model.visual(pix["pixel_values"], grid_thw=pix["image_grid_thw"]).pooler_output
+        _, h, w = (int(v) // m for v, m in zip(pix["image_grid_thw"][0], (1, 2, 2)))
+        rows, cols = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
+        feats.append(merged.numpy())
+        where.append(np.stack([rows.ravel(), cols.ravel()], 1))
+    half = 12
+    x_fit, y_fit = np.concatenate(feats[:half]), np.concatenate(where[:half])
+    x_new, y_new = np.concatenate(feats[half:]), np.concatenate(where[half:])
+    w_fit = np.linalg.lstsq(np.c_[x_fit, np.ones(len(x_fit))], y_fit, rcond=None)[0]
+    err = ((np.c_[x_new, np.ones(len(x_new))] @ w_fit - y_new) ** 2).sum()
+    return float(1 - err / ((y_new - y_new.mean(0)) ** 2).sum())
+
+
+def test_sincos_position_init_lets_every_image_token_know_where_it_is(tmp_path):
+    """With the library's random position table an untrained tower's tokens carry no readable position (the first
+    nano run's tower had not learned one after 4,362 steps either); the sine/cosine table makes it readable."""
+    from train.nano.build import sincos_grid
+
+    grid = sincos_grid(16, 32)
+    assert grid.shape == (256, 32) and grid[0, :8].abs().max() == 0 and not grid[17].equal(grid[18])
+    assert _position_r2("sincos", tmp_path) > 0.8  # measured 0.92 (the 5 M nano model's tower: 0.92 as well)
+    assert _position_r2("random", tmp_path) < 0.3  # measured -0.33

@@ -41,6 +41,12 @@ def test_same_seed_same_bytes_and_other_seed_other_bytes(split, tmp_path):
     assert first["sft.json"] != other["sft.json"]
 
 
+def test_worker_processes_write_the_same_bytes(split, tmp_path):
+    generate(tmp_path / "pool", seed=7, sizes={"train": len(GENERATORS), "test": len(GENERATORS)}, mix=EVERY_TASK,
+             workers=3)
+    assert _digest(split) == _digest(tmp_path / "pool")
+
+
 def test_splits_come_from_different_seeds(split):
     train = json.loads((split / "train" / "meta.json").read_text())
     test = json.loads((split / "test" / "meta.json").read_text())

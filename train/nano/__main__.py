@@ -14,7 +14,7 @@ own validation failures -> train/reports/nano.md, the training log, and the chec
 
 Stages: data, build, eval-untrained, sft, eval-sft, ema-grpo, eval-ema-grpo, grpo, eval-grpo, loop, report.
 Every stage is resumable: a rerun skips stages whose output exists and whose inputs (recipe numbers, upstream
-outputs) are unchanged. Uses a GPU when one is visible (bf16), else the CPU: at most about 90 minutes on 2 cores
+outputs) are unchanged. Uses a GPU when one is visible (float32), else the CPU: at most about 90 minutes on 2 cores
 (SFT and EMA-GRPO stop at time limits; the numbers are in train/nano/recipe.py).
 """
 

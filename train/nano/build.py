@@ -39,6 +39,9 @@ class NanoConfig:
     deepstack_visual_indexes: tuple[int, ...] = (1,)
     image_min_pixels: int = 4 * 32 * 32
     image_max_pixels: int = 64 * 32 * 32  # 256×256 at most: 64 image tokens
+    # "sincos": the vision tower's learned position grid starts as fixed 2-D sine/cosine waves (as in MAE), so
+    # every patch knows where it is from the first step; "random": the library's default (std 0.02 noise)
+    vision_position_init: str = "sincos"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -46,6 +49,27 @@ class NanoConfig:
             raise ValueError(f"mrope_section {self.mrope_section} must sum to head_dim / 2 = {self.head_dim // 2}")
         if any(i >= self.vision_depth for i in self.deepstack_visual_indexes):
             raise ValueError("deepstack_visual_indexes must be below the vision depth")
+        if self.vision_position_init not in ("sincos", "random"):
+            raise ValueError(f"vision_position_init must be 'sincos' or 'random', not {self.vision_position_init!r}")
+
+
+def sincos_grid(side: int, dim: int, longest_period: float = 64.0):
+    """A side×side grid of 2-D sine/cosine position codes, (side·side, dim), row-major like the vision tower's
+    position table: the first half of each code encodes the row, the second half the column, each as
+    sin/cos pairs at geometrically spaced frequencies from one cycle per 2π cells down to one per
+    2π·``longest_period`` cells (a grid of 16 needs no slower waves)."""
+    import torch
+
+    if dim % 4:
+        raise ValueError(f"the position code size must be a multiple of 4, not {dim}")
+    quarter = dim // 4
+    freq = longest_period ** (-torch.arange(quarter, dtype=torch.float64) / quarter)
+    pos = torch.arange(side, dtype=torch.float64)
+    angles = pos[:, None] * freq[None, :]  # side × quarter
+    wave = torch.cat([angles.sin(), angles.cos()], dim=1)  # side × dim/2
+    rows = wave[:, None, :].expand(side, side, dim // 2)
+    cols = wave[None, :, :].expand(side, side, dim // 2)
+    return torch.cat([rows, cols], dim=2).reshape(side * side, dim).float()
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024):
@@ -102,6 +126,11 @@ def build_nano(out_dir: str | Path, corpus: Iterable[str], config: NanoConfig = 
     )
     torch.manual_seed(seed)
     model = Qwen3VLForConditionalGeneration(hf_config).eval()
+    if config.vision_position_init == "sincos":
+        table = model.model.visual.pos_embed.weight
+        side = int(round(table.shape[0] ** 0.5))
+        with torch.no_grad():
+            table.copy_(sincos_grid(side, table.shape[1]))
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.generation_config.do_sample = False

@@ -87,6 +87,7 @@ def _loop_config(run: "NanoRun", path: Path) -> Path:
         f"learning_rate: {lp.learning_rate}", "lr_scheduler_type: constant", "warmup_steps: 0",
         "weight_decay: 0.0", f"max_steps: {lp.steps}", "gradient_checkpointing: false", "logging_steps: 5",
         "save_strategy: 'no'", "report_to: none", f"seed: {run.recipe.seed}", "dataloader_num_workers: 0",
+        "bf16: false  # float32, as the rest of the nano run",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -8,7 +8,9 @@ Everything goes through the project's own code: ``train.synthetic`` writes the d
 ``train.grpo`` train (their trainers, configs and checkpoint writer), ``onethinker.eval`` evaluates through the
 engine's ``TransformersBackend`` (so the model's ``onethinker.json`` profile sets its inputs, as in the app),
 and ``onethinker.feedback`` + ``train.loop`` close the loop.  Stages are resumable (see
-:mod:`train.nano.stages`); a GPU is used when there is one (bf16), else the CPU.
+:mod:`train.nano.stages`); a GPU is used when there is one, else the CPU.  Training is float32 on either:
+``train.sft`` / ``train.grpo`` would load bf16 weights on a GPU, and a 5 M model trained from scratch at lr 1e-3 loses
+its small AdamW updates to bf16 rounding while gaining no speed worth having.
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ class NanoRun:
                 bars[split] = _bar(total, f"data {split}")
             bars[split].update(done - bars[split].n)
 
-        metas = generate(tmp, r.seed, sizes, mix=r.mix, templates=load_prompt_templates(TEMPLATES), progress=progress)
+        metas = generate(tmp, r.seed, sizes, mix=r.mix, templates=load_prompt_templates(TEMPLATES), progress=progress,
+                         workers=len(os.sched_getaffinity(0)))
         for b in bars.values():
             b.close()
         _replace_dir(tmp, self.data)
@@ -212,7 +215,7 @@ class NanoRun:
             learning_rate=s.learning_rate, vision_lr_scale=s.vision_lr_scale, lr_scheduler_type="cosine", warmup_steps=s.warmup,
             weight_decay=s.weight_decay, max_steps=s.steps, max_length=s.max_length, gradient_checkpointing=False,
             logging_steps=10, save_strategy="no", report_to="none", seed=self.recipe.seed, data_seed=self.recipe.seed,
-            dataloader_num_workers=1)
+            dataloader_num_workers=1, bf16=False)
         trainer = make_trainer(OneThinkerSFTConfig(**{**fields, **overrides}))
         # every step a random mixture, its micro-batches of similar length (see train.nano.sampler)
         sampler = MixedStepLengthSortedSampler(_lengths(trainer.train_dataset), s.batch_size, self.recipe.seed)
@@ -243,7 +246,8 @@ class NanoRun:
             per_device_train_batch_size=g.prompts_per_step * g.num_generations, gradient_accumulation_steps=1,
             steps_per_generation=1, temperature=g.temperature, max_completion_length=g.max_completion_length,
             learning_rate=g.learning_rate, beta=0.0, loss_type="dapo", max_steps=steps, logging_steps=1,
-            save_strategy="no", report_to="none", seed=g.seed, data_seed=g.seed, gradient_checkpointing=False)
+            save_strategy="no", report_to="none", seed=g.seed, data_seed=g.seed, gradient_checkpointing=False,
+            bf16=False)
         trainer = make_trainer(config)
         trainer.add_callback(_log_callback(name))
         trainer.add_callback(_time_limit(limit))

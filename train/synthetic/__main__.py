@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", type=int, default=200, help="held-out test samples (default 200)")
     p.add_argument("--mix", help='JSON object of task weights, e.g. \'{"spatial": 2, "temporal": 1}\'')
     p.add_argument("--templates", help="prompt-template file (JSON/YAML) used to write the prompts")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that draw and write samples (default 1); the files are the same for any number")
     args = p.parse_args(argv)
 
     from train.synthetic.write import generate
@@ -32,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
             if done == total or done % 50 == 0:
                 print(f"\r{split}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
-        metas = generate(args.out, args.seed, sizes, mix=mix, templates=templates, progress=progress)
+        metas = generate(args.out, args.seed, sizes, mix=mix, templates=templates, progress=progress,
+                         workers=args.workers)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

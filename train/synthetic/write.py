@@ -79,36 +79,24 @@ def response_text(sample: Sample) -> str:
 
 
 def write_split(folder: str | Path, spec: SplitSpec, *, mix: dict[str, float] | None = None,
-                templates: PromptTemplates = DEFAULT_TEMPLATES, progress=None) -> dict:
-    """Generate and write one split; returns its ``meta.json`` content."""
+                templates: PromptTemplates = DEFAULT_TEMPLATES, progress=None, workers: int = 1) -> dict:
+    """Generate and write one split; returns its ``meta.json`` content.
+
+    ``workers`` > 1 draws and writes samples in that many processes; sample ``i`` depends only on (seed, i), so
+    the files are the same bytes whatever the number of workers."""
     out = Path(folder)
     media = out / "media"
     media.mkdir(parents=True, exist_ok=True)
+    jobs = [(i, gen, spec.name, spec.seed, str(media), templates)
+            for i, gen in enumerate(schedule(spec.size, mix or DEFAULT_MIX, spec.seed))]
     sft, rl, ev = [], [], []
     per_task: Counter[str] = Counter()
-    for i, (gen, s) in enumerate(make_samples(spec.size, spec.seed, mix)):
-        pid = f"{spec.name}-{i:05d}"
-        rel = _write_media(media, pid, s)
-        task = get_task(s.task)
+    for done, (gen, rows) in enumerate(_map(_one_sample, jobs, workers), start=1):
         per_task[gen] += 1
-        prompt = build_prompt(task, s.question, s.options or None, s.data_type, templates)
-        answer = f"<answer>{s.answer.answer_text()}</answer>"
-        key = "images" if s.data_type == "image" else "videos"
-        sft.append({"messages": [{"role": "user", "content": MARKER[s.data_type] + prompt},
-                                 {"role": "assistant", "content": response_text(s)}],
-                    key: [rel], "task": task.id, "problem_id": pid})
-        rl.append({"problem_id": pid, "problem": MARKER[s.data_type] + s.question,
-                   "problem_reserved_text": s.question, "answer": s.answer.answer_text(), key: [rel],
-                   "problem_type": task.problem_type, "data_type": s.data_type, "options": s.options,
-                   "task": task.id})
-        row = {"problem_id": pid, "problem": s.question, "problem_type": task.problem_type,
-               "data_type": s.data_type, "path": rel, "additional_path": "", "options": s.options,
-               "solution": answer, "task": task.id}
-        if s.masks is not None:
-            row.update(_segmentation_truth(s))
-        ev.append(row)
+        for rows_of_kind, row in zip((sft, rl, ev), rows):
+            rows_of_kind.append(row)
         if progress is not None:
-            progress(i + 1, spec.size)
+            progress(done, spec.size)
     _dump(out / "sft.json", sft)
     _dump(out / "rl.json", rl)
     _dump(out / "eval.json", ev)
@@ -121,6 +109,46 @@ def write_split(folder: str | Path, spec: SplitSpec, *, mix: dict[str, float] | 
             "per_task": dict(sorted(per_task.items()))}
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return meta
+
+
+def _map(fn, jobs: list, workers: int):
+    """``fn`` over ``jobs`` in order, in this process or in a pool of ``workers`` processes.
+
+    The pool forks where the platform can (the workers use numpy, PIL and ffmpeg only, never torch, and a forked
+    worker needs no ``if __name__ == "__main__"`` guard in the caller's script); elsewhere it spawns."""
+    if workers <= 1 or len(jobs) < 2:
+        yield from map(fn, jobs)
+        return
+    import multiprocessing as mp
+
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(min(workers, len(jobs))) as pool:
+        yield from pool.imap(fn, jobs, chunksize=8)
+
+
+def _one_sample(job) -> tuple[str, tuple[dict, dict, dict]]:
+    """Draw sample ``i`` of a split, write its media, and return its sft, rl and eval rows."""
+    i, gen, split, seed, media, templates = job
+    s = GENERATORS[gen](np.random.default_rng([seed, i]))
+    pid = f"{split}-{i:05d}"
+    rel = _write_media(Path(media), pid, s)
+    task = get_task(s.task)
+    prompt = build_prompt(task, s.question, s.options or None, s.data_type, templates)
+    answer = f"<answer>{s.answer.answer_text()}</answer>"
+    key = "images" if s.data_type == "image" else "videos"
+    sft = {"messages": [{"role": "user", "content": MARKER[s.data_type] + prompt},
+                        {"role": "assistant", "content": response_text(s)}],
+           key: [rel], "task": task.id, "problem_id": pid}
+    rl = {"problem_id": pid, "problem": MARKER[s.data_type] + s.question,
+          "problem_reserved_text": s.question, "answer": s.answer.answer_text(), key: [rel],
+          "problem_type": task.problem_type, "data_type": s.data_type, "options": s.options,
+          "task": task.id}
+    row = {"problem_id": pid, "problem": s.question, "problem_type": task.problem_type,
+           "data_type": s.data_type, "path": rel, "additional_path": "", "options": s.options,
+           "solution": answer, "task": task.id}
+    if s.masks is not None:
+        row.update(_segmentation_truth(s))
+    return gen, (sft, rl, row)
 
 
 def _write_media(folder: Path, pid: str, s: Sample) -> str:
@@ -160,7 +188,7 @@ def _dump(path: Path, rows: list[dict]) -> None:
 
 def generate(out: str | Path, seed: int = 0, sizes: dict[str, int] | None = None, *,
              mix: dict[str, float] | None = None, templates: PromptTemplates = DEFAULT_TEMPLATES,
-             progress=None) -> dict[str, dict]:
+             progress=None, workers: int = 1) -> dict[str, dict]:
     """Write every split of ``sizes`` (default 2000 / 200 / 200) under ``out/<split>/``."""
     sizes = sizes or {"train": 2000, "validation": 200, "test": 200}
     unknown = set(sizes) - set(SPLITS)
@@ -168,5 +196,6 @@ def generate(out: str | Path, seed: int = 0, sizes: dict[str, int] | None = None
         raise ValueError(f"unknown split(s) {sorted(unknown)}; choose from {SPLITS}")
     seeds = split_seeds(seed)
     return {name: write_split(Path(out) / name, SplitSpec(name, n, seeds[name]), mix=mix, templates=templates,
-                              progress=(lambda d, t, n=name: progress(n, d, t)) if progress else None)
+                              progress=(lambda d, t, n=name: progress(n, d, t)) if progress else None,
+                              workers=workers)
             for name, n in sizes.items()}
