@@ -18,7 +18,9 @@ from train.data.common import DataError
 from train.data.vision import OFFICIAL, MediaLimits, encode, training_template
 
 IGNORE_INDEX = -100
-_SEQUENCE_KEYS = {"input_ids", "attention_mask", "labels", "completion_mask", "mm_token_type_ids", "token_type_ids"}
+_SEQUENCE_KEYS = {"input_ids", "attention_mask", "labels", "completion_mask", "mm_token_type_ids", "token_type_ids",
+                  "loss_weights"}
+ANSWER_OPEN = "<answer>"
 _UNSET = object()
 
 
@@ -52,9 +54,12 @@ class VisionSFTCollator(_Base):
     """``{"messages": [...]}`` rows → ``input_ids``, ``attention_mask``, ``labels`` and the vision tensors.
 
     With ``assistant_only_loss`` (the default, as the official SFT) labels are -100 outside assistant turns.
+    With ``answer_weight`` ≠ 1 the batch also holds ``loss_weights``: that weight on every trained token from the
+    first ``<answer>`` of a sample on (the tag's own tokens included), 1 on its reasoning.
     """
 
     assistant_only_loss: bool = True
+    answer_weight: float = 1.0
 
     def __call__(self, examples: list[dict]) -> dict:
         batch = encode(self.processor, [ex["messages"] for ex in examples], add_generation_prompt=False,
@@ -65,10 +70,32 @@ class VisionSFTCollator(_Base):
         if self.assistant_only_loss:
             labels[batch.pop("assistant_masks") == 0] = IGNORE_INDEX
         batch["labels"] = labels
+        if self.answer_weight != 1.0:
+            batch["loss_weights"] = self._answer_weights(labels)
         self._truncate(batch)
         if (batch["labels"] != IGNORE_INDEX).sum() == 0:
             raise DataError("a batch has no assistant tokens to learn from; check that rows end with an answer")
         return dict(batch)
+
+    def _answer_weights(self, labels):
+        """Per-token loss weights: ``answer_weight`` from the first token that overlaps a sample's first ``<answer>``
+        (found in the decoded text of its trained tokens, so any tokenisation of the tag works), 1 before it."""
+        import torch
+
+        tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        weights = torch.ones(labels.shape, dtype=torch.float32)
+        for row in range(labels.shape[0]):
+            positions = (labels[row] != IGNORE_INDEX).nonzero().flatten().tolist()
+            pieces = [tokenizer.decode([t]) for t in labels[row, positions].tolist()]
+            start = "".join(pieces).find(ANSWER_OPEN)
+            if start < 0:
+                continue
+            seen = 0  # characters up to the end of the current token
+            for pos, piece in zip(positions, pieces):
+                seen += len(piece)
+                if seen > start:
+                    weights[row, pos] = self.answer_weight
+        return weights
 
 
 @dataclass

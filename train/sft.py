@@ -49,10 +49,50 @@ class OneThinkerSFTConfig(ModelDataArguments, SFTConfig):
     remove_unused_columns: bool = field(default=False, metadata={
         "help": "Keep dataset columns: the collator reads the media from the messages."})
     bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision (default: on when a GPU has it)."})
+    answer_loss_weight: float = field(default=1.0, metadata={
+        "help": "Loss weight of each answer token (from <answer> on) against 1 for a reasoning token; 1 is "
+                "plain SFT. Above 1 the few tokens that decide the reward (an option letter, a box's digits) "
+                "weigh more than the long reasoning."})
 
     def __post_init__(self):
         default_bf16(self)
         super().__post_init__()
+        if self.answer_loss_weight <= 0:
+            raise ValueError(f"answer_loss_weight must be positive, got {self.answer_loss_weight}")
+
+
+def weighted_token_loss(model, inputs: dict, num_items_in_batch=None):
+    """Σ weight · cross-entropy over the trained tokens, divided by their number (``num_items_in_batch``: the
+    count over all micro-batches of an optimiser step, as the trainer normalises plain SFT).  ``inputs`` holds
+    ``labels`` and ``loss_weights`` (both popped)."""
+    import torch
+    import torch.nn.functional as F
+
+    weights, labels = inputs.pop("loss_weights"), inputs.pop("labels")
+    logits = model(**inputs, use_cache=False).logits[:, :-1].float()
+    target, weights = labels[:, 1:].to(logits.device), weights[:, 1:].to(logits.device)
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100,
+                         reduction="none").view_as(target)
+    trained = target != -100
+    count = trained.sum() if num_items_in_batch is None else num_items_in_batch
+    return (ce * weights * trained).sum() / torch.as_tensor(count, device=ce.device).clamp(min=1)
+
+
+def _weighted_trainer_class():
+    from trl import SFTTrainer
+
+    class AnswerWeightedSFTTrainer(SFTTrainer):
+        """``SFTTrainer`` whose loss weighs each token by the batch's ``loss_weights`` (see ``answer_loss_weight``);
+        batches without them train as plain SFT."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if "loss_weights" not in inputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            if return_outputs:
+                raise ValueError("weighted SFT loss returns no model outputs")
+            return weighted_token_loss(model, inputs, num_items_in_batch)
+
+    return AnswerWeightedSFTTrainer
 
 
 def make_trainer(config: OneThinkerSFTConfig):
@@ -73,9 +113,11 @@ def make_trainer(config: OneThinkerSFTConfig):
     log.info("SFT on %d rows from %s; trainable parameters %s", len(dataset), ", ".join(config.train_files),
              freeze(model, vision=config.freeze_vision_tower, projector=config.freeze_projector))
     collator = VisionSFTCollator(processor, config.media_limits(), config.max_length,
-                                 assistant_only_loss=config.assistant_only_loss)
-    trainer = SFTTrainer(model=model, args=config, train_dataset=dataset, processing_class=processor,
-                         data_collator=collator, peft_config=lora_config(config))
+                                 assistant_only_loss=config.assistant_only_loss,
+                                 answer_weight=config.answer_loss_weight)
+    trainer_class = SFTTrainer if config.answer_loss_weight == 1.0 else _weighted_trainer_class()
+    trainer = trainer_class(model=model, args=config, train_dataset=dataset, processing_class=processor,
+                           data_collator=collator, peft_config=lora_config(config))
     scaled_vision_optimizer(trainer, config.vision_lr_scale)
     return trainer
 

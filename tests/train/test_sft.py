@@ -119,3 +119,37 @@ def test_vision_lr_scale_gives_the_vision_side_its_own_learning_rate(tiny_model_
     assert len(ratios) == 1 and ratios != {1.0}  # the linear decay moved both learning rates by the same factor
     with pytest.raises(TrainError, match="must be positive"):
         scaled_vision_optimizer(trainer, 0.0)
+
+
+def test_answer_weights_cover_the_answer_from_its_tag_on(processor, media_dir, tmp_path):
+    ds = load_sft(write_json(tmp_path / "sft.json", sft_rows("image", "photo.png")), media_dir)
+    batch = VisionSFTCollator(processor, MediaLimits(image_max_pixels=64 * 64), answer_weight=4.0)([ds[0], ds[1]])
+    for ids, labels, weights in zip(batch["input_ids"], batch["labels"], batch["loss_weights"]):
+        trained = labels != IGNORE_INDEX
+        heavy = processor.tokenizer.decode(ids[trained & (weights == 4.0)])
+        light = processor.tokenizer.decode(ids[trained & (weights == 1.0)])
+        assert light + heavy == ANSWER + "<|im_end|>\n"  # every trained token weighed once, reasoning first
+        assert heavy.lstrip("\n").startswith(("<answer>", ">")) and "<think>" in light and "</think>" in light
+        assert set(weights[trained].tolist()) == {1.0, 4.0}
+    assert "loss_weights" not in VisionSFTCollator(processor, MediaLimits(image_max_pixels=64 * 64))([ds[0]])
+
+
+def test_weighted_loss_is_plain_sft_at_weight_one_and_trains(tiny_model_dir, media_dir, tmp_path):
+    from train.sft import weighted_token_loss
+
+    data = write_json(tmp_path / "sft.json", sft_rows("image", "photo.png"))
+    config = OneThinkerSFTConfig(output_dir=str(tmp_path / "out"), model_name_or_path=tiny_model_dir,
+                                 train_files=[str(data)], media_root=str(media_dir), answer_loss_weight=3.0, **FAST)
+    trainer = make_trainer(config)
+    assert type(trainer).__name__ == "AnswerWeightedSFTTrainer"
+    batch = next(iter(trainer.get_train_dataloader()))
+    model = trainer.model.eval()
+    with torch.no_grad():
+        plain = model(**{k: v for k, v in batch.items() if k != "loss_weights"}).loss
+        ones = weighted_token_loss(model, {**batch, "loss_weights": torch.ones_like(batch["loss_weights"])})
+        heavy = weighted_token_loss(model, dict(batch))
+    assert torch.allclose(plain, ones, rtol=1e-5) and heavy > ones  # weight 1: the model's own mean cross-entropy
+    trainer.train()
+    assert len(losses(trainer)) == 3
+    with pytest.raises(ValueError, match="must be positive"):
+        OneThinkerSFTConfig(output_dir=str(tmp_path), bf16=False, answer_loss_weight=0.0)

@@ -212,7 +212,8 @@ class NanoRun:
             train_files=[str(self.data / "train" / "sft.json")],
             freeze_vision_tower=False, freeze_projector=False,  # an untrained model learns to see
             per_device_train_batch_size=s.micro_batch_size, gradient_accumulation_steps=s.batch_size // s.micro_batch_size,
-            learning_rate=s.learning_rate, vision_lr_scale=s.vision_lr_scale, lr_scheduler_type="cosine", warmup_steps=s.warmup,
+            learning_rate=s.learning_rate, vision_lr_scale=s.vision_lr_scale, answer_loss_weight=s.answer_loss_weight,
+            lr_scheduler_type="cosine", warmup_steps=s.warmup,
             weight_decay=s.weight_decay, max_steps=s.steps, max_length=s.max_length, gradient_checkpointing=False,
             logging_steps=10, save_strategy="no", report_to="none", seed=self.recipe.seed, data_seed=self.recipe.seed,
             dataloader_num_workers=1, bf16=False)

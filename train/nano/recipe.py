@@ -56,6 +56,7 @@ class SFT:
     weight_decay: float = 0.01
     max_length: int = 1024
     vision_lr_scale: float = 1.0  # the vision tower and projector learn at this multiple of learning_rate
+    answer_loss_weight: float = 1.0  # loss weight of the answer's tokens (train.sft's answer_loss_weight)
 
 
 @dataclass(frozen=True)
