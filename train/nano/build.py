@@ -32,6 +32,7 @@ class NanoConfig:
     num_key_value_heads: int = 4
     head_dim: int = 32
     mrope_section: tuple[int, int, int] = (4, 6, 6)  # sums to head_dim / 2
+    rope_theta: float = 10000.0
     vision_depth: int = 4
     vision_hidden_size: int = 128
     vision_intermediate_size: int = 384
@@ -111,7 +112,7 @@ def build_nano(out_dir: str | Path, corpus: Iterable[str], config: NanoConfig = 
             num_hidden_layers=config.num_hidden_layers, num_attention_heads=config.num_attention_heads,
             num_key_value_heads=config.num_key_value_heads, head_dim=config.head_dim,
             max_position_embeddings=8192, pad_token_id=ids["<|endoftext|>"],
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+            rope_parameters={"rope_type": "default", "rope_theta": config.rope_theta,
                              "mrope_section": list(config.mrope_section), "mrope_interleaved": True},
         ),
         vision_config=dict(

@@ -128,7 +128,9 @@ def write_report(run: "NanoRun") -> str:
           f"* Machine: {machine()}; stages took **{total / 60:.1f} min** in all (table at the end).",
           f"* Model: Qwen3-VL architecture, {params or '?'} parameters ({r.model.num_hidden_layers} text layers, "
           f"hidden {r.model.hidden_size}; vision depth {r.model.vision_depth}, hidden {r.model.vision_hidden_size}; "
-          "patch 16, merge 2), BPE tokenizer trained on the synthetic corpus.",
+          f"patch 16, merge 2; the vision tower's position table starts as "
+          f"{'2-D sine/cosine waves' if r.model.vision_position_init == 'sincos' else 'random noise'}), "
+          "BPE tokenizer trained on the synthetic corpus.",
           f"* Data (`train.synthetic`, seed {r.seed}): {r.train_size} training, {r.validation_size} validation, "
           f"{r.test_size} held-out test samples, every task (generator weights {r.mix or 'default'}); images "
           "128–256 px, videos 4–8 s at 4 fps.",
@@ -137,8 +139,10 @@ def write_report(run: "NanoRun") -> str:
           "short prompt templates (`prompt_templates.json`).",
           f"* SFT (`train.sft`): {steps('sft')} of {r.sft.steps} planned steps (time limit {r.sft.max_minutes} min) × "
           f"{r.sft.batch_size} samples (a random mixture of tasks per step, micro-batches of {r.sft.micro_batch_size} "
-          f"sorted by length), AdamW lr {r.sft.learning_rate:g} cosine, warm-up {r.sft.warmup:g}, everything trained "
-          "(vision tower included).",
+          f"sorted by length), AdamW lr {r.sft.learning_rate:g} cosine, warm-up {r.sft.warmup:g}, "
+          + (f"answer tokens weighted {r.sft.answer_loss_weight:g}× a reasoning token in the loss, "
+             if r.sft.answer_loss_weight != 1 else "")
+          + "everything trained (vision tower included).",
           f"* RL (`train.grpo`), both runs from the same SFT checkpoint with seed {r.grpo.seed}: {steps('ema-grpo')} "
           f"steps (planned {r.grpo.steps}, time limit {r.grpo.max_minutes} min; plain GRPO ran {steps('grpo')}) × "
           f"{r.grpo.prompts_per_step} prompts × {r.grpo.num_generations} rollouts (temperature {r.grpo.temperature:g}, "
