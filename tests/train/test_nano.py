@@ -204,3 +204,21 @@ def test_sincos_position_init_lets_every_image_token_know_where_it_is(tmp_path):
     assert grid.shape == (256, 32) and grid[0, :8].abs().max() == 0 and not grid[17].equal(grid[18])
     assert _position_r2("sincos", tmp_path) > 0.8  # measured 0.92 (the 5 M nano model's tower: 0.92 as well)
     assert _position_r2("random", tmp_path) < 0.3  # measured -0.33
+
+
+def test_a_forced_full_rerun_starts_a_fresh_log_and_a_forced_stage_keeps_it(tmp_path, monkeypatch):
+    from train.nano import __main__ as cli
+    from train.nano.pipeline import NanoRun
+
+    calls = []
+    monkeypatch.setattr(NanoRun, "run", lambda self, force=False, only=None: calls.append((force, only)) or [])
+    log = tmp_path / "train.log"
+    log.write_text("the earlier run\n")
+    assert cli.main(["--out", str(tmp_path), "--recipe", "quick", "--report", "", "--publish", "", "--force",
+                     "--only", "sft"]) == 0
+    assert log.read_text().startswith("the earlier run")  # one stage forced: the run's log goes on
+    assert cli.main(["--out", str(tmp_path), "--recipe", "quick", "--report", "", "--publish", "", "--force"]) == 0
+    assert (tmp_path / "train.log.previous").read_text().startswith("the earlier run")
+    fresh = log.read_text()
+    assert "the earlier run" not in fresh and fresh.count("log started") == 1
+    assert calls == [(True, ["sft"]), (True, None)]

@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--publish", default="models/onethinker-nano",
                    help="folder for the final (EMA-GRPO) checkpoint and its model card; '' to skip")
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run just these stages (their inputs must exist)")
-    p.add_argument("--force", action="store_true", help="rerun stages even when their inputs are unchanged")
+    p.add_argument("--force", action="store_true",
+                   help="rerun stages even when their inputs are unchanged (rerunning them all starts a fresh log; "
+                        "the old one becomes train.log.previous)")
     p.add_argument("--cpu", action="store_true", help="ignore any GPU")
     args = p.parse_args(argv)
     if args.cpu:
@@ -46,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     run = NanoRun(args.out, RECIPES[args.recipe], report=args.report or None, publish=args.publish or None,
                   command="python -m train.nano" + (f" --recipe {args.recipe}" if args.recipe != "default" else ""))
-    setup_logging(Path(args.out) / "train.log")
+    log_file = Path(args.out) / "train.log"
+    if args.force and not args.only and log_file.exists():  # a forced full rerun is a new run: a fresh log
+        log_file.replace(log_file.with_suffix(".log.previous"))
+    setup_logging(log_file)
     try:
         ran = run.run(force=args.force, only=args.only)
     except (ValueError, RuntimeError) as e:

@@ -342,14 +342,18 @@ def _parameters(model_dir: Path) -> int:
 
 
 def setup_logging(log_file: Path) -> None:
-    """INFO lines of train.* and onethinker.* to ``log_file`` (appending: a resumed run continues its log)."""
+    """INFO lines of train.* and onethinker.* to ``log_file`` (appending: a resumed run continues its log).
+
+    A handler this process already had on the same path is replaced, so a log file moved aside since is reopened."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
     for name in ("train", "onethinker"):
         lg = logging.getLogger(name)
         lg.setLevel(logging.INFO)
-        if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == log_file.resolve()
-                   for h in lg.handlers):
-            lg.addHandler(handler)
+        for old in [h for h in lg.handlers if isinstance(h, logging.FileHandler)
+                    and Path(h.baseFilename) == log_file.resolve()]:
+            lg.removeHandler(old)
+            old.close()
+        lg.addHandler(handler)
     logging.getLogger("train.nano").info("log started %s", time.strftime("%Y-%m-%dT%H:%M:%S"))
