@@ -40,8 +40,9 @@ class NanoConfig:
     deepstack_visual_indexes: tuple[int, ...] = (1,)
     image_min_pixels: int = 4 * 32 * 32
     image_max_pixels: int = 64 * 32 * 32  # 256×256 at most: 64 image tokens
-    # "sincos": the vision tower's learned position grid starts as fixed 2-D sine/cosine waves (as in MAE), so
-    # every patch knows where it is from the first step; "random": the library's default (std 0.02 noise)
+    # "sincos": the vision tower's position table starts as 2-D sine/cosine waves (the values MAE keeps fixed; here
+    # they go on training), so every patch knows where it is from the first step; "random": the library's default
+    # (std 0.02 noise)
     vision_position_init: str = "sincos"
     extra: dict = field(default_factory=dict)
 

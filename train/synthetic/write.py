@@ -68,10 +68,15 @@ def schedule(size: int, mix: dict[str, float], seed: int) -> list[str]:
     return [order[i] for i in perm]
 
 
+def draw_sample(generator: str, seed: int, i: int) -> Sample:
+    """Sample ``i`` of a split drawn with ``seed``: a function of (seed, i, its generator) alone."""
+    return GENERATORS[generator](np.random.default_rng([seed, i]))
+
+
 def make_samples(size: int, seed: int, mix: dict[str, float] | None = None) -> Iterable[tuple[str, Sample]]:
-    """``(generator name, sample)`` pairs; sample ``i`` depends only on (seed, i, its generator)."""
+    """``(generator name, sample)`` pairs, in the order of :func:`schedule`."""
     for i, name in enumerate(schedule(size, mix or DEFAULT_MIX, seed)):
-        yield name, GENERATORS[name](np.random.default_rng([seed, i]))
+        yield name, draw_sample(name, seed, i)
 
 
 def response_text(sample: Sample) -> str:
@@ -91,10 +96,11 @@ def write_split(folder: str | Path, spec: SplitSpec, *, mix: dict[str, float] | 
             for i, gen in enumerate(schedule(spec.size, mix or DEFAULT_MIX, spec.seed))]
     sft, rl, ev = [], [], []
     per_task: Counter[str] = Counter()
-    for done, (gen, rows) in enumerate(_map(_one_sample, jobs, workers), start=1):
+    for done, (gen, (sft_row, rl_row, eval_row)) in enumerate(_map(_one_sample, jobs, workers), start=1):
         per_task[gen] += 1
-        for rows_of_kind, row in zip((sft, rl, ev), rows):
-            rows_of_kind.append(row)
+        sft.append(sft_row)
+        rl.append(rl_row)
+        ev.append(eval_row)
         if progress is not None:
             progress(done, spec.size)
     _dump(out / "sft.json", sft)
@@ -129,7 +135,7 @@ def _map(fn, jobs: list, workers: int):
 def _one_sample(job) -> tuple[str, tuple[dict, dict, dict]]:
     """Draw sample ``i`` of a split, write its media, and return its sft, rl and eval rows."""
     i, gen, split, seed, media, templates = job
-    s = GENERATORS[gen](np.random.default_rng([seed, i]))
+    s = draw_sample(gen, seed, i)
     pid = f"{split}-{i:05d}"
     rel = _write_media(Path(media), pid, s)
     task = get_task(s.task)
