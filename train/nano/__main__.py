@@ -8,11 +8,11 @@ import sys
 
 DESCRIPTION = """\
 Train OneThinker-nano with this repository's own code and measure it with its own runner:
-synthetic data -> untrained Qwen3-VL (a few M parameters) -> evaluate -> SFT -> evaluate -> EMA-GRPO -> evaluate
+synthetic data -> untrained Qwen3-VL (a few M parameters) -> evaluate -> vision warm-up -> SFT -> evaluate -> EMA-GRPO -> evaluate
 -> plain GRPO from the same SFT checkpoint (same steps and seed) -> evaluate -> the feedback loop on the model's
 own validation failures -> train/reports/nano.md, the training log, and the checkpoint in models/onethinker-nano.
 
-Stages: data, build, eval-untrained, sft, eval-sft, ema-grpo, eval-ema-grpo, grpo, eval-grpo, loop, report.
+Stages: data, build, eval-untrained, vision (warm-up), sft, eval-sft, ema-grpo, eval-ema-grpo, grpo, eval-grpo, loop, report.
 Every stage is resumable: a rerun skips stages whose output exists and whose inputs (recipe numbers, upstream
 outputs) are unchanged. Uses a GPU when one is visible (float32), else the CPU: at most about 90 minutes on 2 cores
 (SFT and EMA-GRPO stop at time limits; the numbers are in train/nano/recipe.py).

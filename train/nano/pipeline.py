@@ -1,6 +1,6 @@
 """The OneThinker-nano run, stage by stage (``python -m train.nano``; every number is in :mod:`train.nano.recipe`).
 
-    data → build (untrained) → eval → SFT → eval → EMA-GRPO → eval → GRPO (same SFT start, steps, seed) → eval
+    data → build (untrained) → eval → vision warm-up → SFT → eval → EMA-GRPO → eval → GRPO (same SFT start, steps, seed) → eval
          → loop (the EMA-GRPO model's own validation failures, corrected, through the feedback store and
            ``train.loop``; those cases re-evaluated) → report (``train/reports/nano.md``, model card, checkpoint)
 
@@ -101,6 +101,7 @@ class NanoRun:
         self.command = command
         self.data = self.out / "data"
         self.model_dir = {m: self.out / m for m in MODELS}
+        self.vision_dir = self.out / "vision"
         self.eval_dir = self.out / "eval"
         self.loop_dir = self.out / "loop"
         self.log_file = self.out / "train.log"
@@ -114,7 +115,8 @@ class NanoRun:
         k["data"] = digest("data", GENERATOR_VERSION, r.seed, r.train_size, r.validation_size, r.test_size, r.mix,
                            file_digest(TEMPLATES))
         k["build"] = digest("build", k["data"], r.part("model"), r.part("media"), r.seed)
-        k["sft"] = digest("sft", k["build"], r.part("sft"))
+        k["vision"] = digest("vision", k["build"], r.part("vision"), r.part("media"))
+        k["sft"] = digest("sft", k["vision"], r.part("sft"))
         k["ema-grpo"] = digest("ema-grpo", k["sft"], r.part("grpo"))
         k["grpo"] = digest("grpo", k["sft"], r.part("grpo"), k["ema-grpo"])  # it takes as many steps as EMA-GRPO did
         model_key = {"untrained": k["build"], "sft": k["sft"], "ema-grpo": k["ema-grpo"], "grpo": k["grpo"]}
@@ -132,6 +134,9 @@ class NanoRun:
         order = [("untrained", None), ("sft", self.sft), ("ema-grpo", lambda: self.grpo("ema_grpo")),
                  ("grpo", lambda: self.grpo("grpo"))]
         for name, train in order:
+            if name == "sft":
+                st.append(Stage("vision", k["vision"], self.vision_dir / "config.json", self.warm_up_vision,
+                                "vision warm-up"))
             if train is not None:
                 st.append(Stage(name, k[name], self.model_dir[name] / "config.json", train, name.upper()))
             st.append(Stage(f"eval-{name}", k[f"eval-{name}"], self.eval_dir / f"{name}.json",
@@ -191,6 +196,30 @@ class NanoRun:
         _replace_dir(tmp, self.model_dir["untrained"])
         return {"parameters": _parameters(self.model_dir["untrained"])}
 
+    def warm_up_vision(self) -> dict:
+        """The untrained model with its vision tower trained on dense scene labels (the start of SFT)."""
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        from train.nano.vision_warmup import warm_up_vision
+
+        r = self.recipe
+        v = r.vision
+        tmp = _fresh(self.out / "vision.tmp")
+        shutil.copytree(self.model_dir["untrained"], tmp)
+        model = AutoModelForImageTextToText.from_pretrained(tmp, dtype="float32")
+        processor = AutoProcessor.from_pretrained(tmp)
+        bar = _bar(v.steps, "vision warm-up")
+        try:
+            info = warm_up_vision(model, processor.image_processor, steps=v.steps, batch_size=v.batch_size,
+                                  learning_rate=v.learning_rate, seed=r.seed, max_minutes=v.max_minutes,
+                                  min_pixels=r.media.image_min_pixels, max_pixels=r.media.image_max_pixels,
+                                  progress=lambda step: bar.update(step - bar.n))
+        finally:
+            bar.close()
+        model.save_pretrained(tmp)
+        _replace_dir(tmp, self.vision_dir)
+        return info
+
     def sft(self) -> dict:
         from train.model import save_for_engine
 
@@ -202,13 +231,13 @@ class NanoRun:
         return {"train_loss": result.training_loss, "steps": result.global_step}
 
     def sft_trainer(self, output_dir: Path, **overrides):
-        """``train.sft``'s trainer for the recipe, from the untrained model, sampling with
+        """``train.sft``'s trainer for the recipe, from the warmed-up model, sampling with
         :class:`~train.nano.sampler.MixedStepLengthSortedSampler` (``overrides``: other SFTConfig fields)."""
         from train.sft import OneThinkerSFTConfig, make_trainer
 
         s = self.recipe.sft
         fields = dict(
-            output_dir=str(output_dir), model_name_or_path=str(self.model_dir["untrained"]),
+            output_dir=str(output_dir), model_name_or_path=str(self.vision_dir),
             train_files=[str(self.data / "train" / "sft.json")],
             freeze_vision_tower=False, freeze_projector=False,  # an untrained model learns to see
             per_device_train_batch_size=s.micro_batch_size, gradient_accumulation_steps=s.batch_size // s.micro_batch_size,

@@ -42,6 +42,17 @@ class Media:
 
 
 @dataclass(frozen=True)
+class Vision:
+    """The vision warm-up before SFT (:mod:`train.nano.vision_warmup`): the tower learns each 32×32 cell's
+    shape, colour and box from dense labels.  Cost on 2 cores: about 0.5 s a step of 32 pictures."""
+
+    steps: int = 800
+    batch_size: int = 32  # pictures per step
+    learning_rate: float = 1e-3
+    max_minutes: float | None = 7.5
+
+
+@dataclass(frozen=True)
 class SFT:
     """Cost on 2 cores: a step of 8 samples (two length-sorted micro-batches of 4) took 0.69 s on this mix in the
     first full run (4,362 steps in 50 min); 5,000 steps are planned for about 56 minutes, now that the data are
@@ -55,7 +66,9 @@ class SFT:
     warmup: float = 0.03  # fraction of the steps
     weight_decay: float = 0.01
     max_length: int = 1024
-    vision_lr_scale: float = 1.0  # the vision tower and projector learn at this multiple of learning_rate
+    # the warmed-up vision tower and projector learn at this multiple of learning_rate: 700 mixed steps with 0.2
+    # against 1.0 read whole scenes right 29 % of the time against 17 %, and spatial IoU 0.13 against 0.07
+    vision_lr_scale: float = 0.2
     answer_loss_weight: float = 1.0  # loss weight of the answer's tokens (train.sft's answer_loss_weight)
 
 
@@ -96,6 +109,7 @@ class Recipe:
     mix: dict | None = field(default_factory=lambda: dict(NANO_MIX))
     model: NanoConfig = NanoConfig()
     media: Media = Media()
+    vision: Vision = Vision()
     sft: SFT = SFT()
     grpo: GRPO = GRPO()
     loop: Loop = Loop()
@@ -118,6 +132,7 @@ QUICK = Recipe(
     model=NanoConfig(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=2, num_key_value_heads=1, head_dim=32, vision_depth=2,
                      vision_hidden_size=32, vision_intermediate_size=64, vision_heads=2),
+    vision=Vision(steps=2, batch_size=2),
     sft=SFT(steps=3, batch_size=4, micro_batch_size=2),
     grpo=GRPO(steps=1, prompts_per_step=2, num_generations=2, max_completion_length=16),
     loop=Loop(max_cases=4, fail_below=1.01, steps=1, batch_size=2),

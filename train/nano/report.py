@@ -137,12 +137,17 @@ def write_report(run: "NanoRun") -> str:
           f"* Inputs (the checkpoint's `onethinker.json`): video {r.media.video_fps:g} fps, ≤ {r.media.video_max_frames} "
           f"frames of ≤ {r.media.video_max_pixels} px; images {r.media.image_min_pixels}–{r.media.image_max_pixels} px; "
           "short prompt templates (`prompt_templates.json`).",
+          f"* Vision warm-up (`train/nano/vision_warmup.py`): {steps('vision')} of {r.vision.steps} planned steps "
+          f"(time limit {r.vision.max_minutes} min) × {r.vision.batch_size} synthetic pictures of their own seed; "
+          "linear heads on the tower's output learn each image token's shape, colour, that shape's box and the "
+          "token's place, and are then dropped. Held-out, before → after: "
+          + _warmup_scores(info("vision")) + ".",
           f"* SFT (`train.sft`): {steps('sft')} of {r.sft.steps} planned steps (time limit {r.sft.max_minutes} min) × "
           f"{r.sft.batch_size} samples (a random mixture of tasks per step, micro-batches of {r.sft.micro_batch_size} "
           f"sorted by length), AdamW lr {r.sft.learning_rate:g} cosine, warm-up {r.sft.warmup:g}, "
           + (f"answer tokens weighted {r.sft.answer_loss_weight:g}× a reasoning token in the loss, "
              if r.sft.answer_loss_weight != 1 else "")
-          + "everything trained (vision tower included).",
+          + f"everything trained (the vision tower and projector at {r.sft.vision_lr_scale:g}× the learning rate).",
           f"* RL (`train.grpo`), both runs from the same SFT checkpoint with seed {r.grpo.seed}: {steps('ema-grpo')} "
           f"steps (planned {r.grpo.steps}, time limit {r.grpo.max_minutes} min; plain GRPO ran {steps('grpo')}) × "
           f"{r.grpo.prompts_per_step} prompts × {r.grpo.num_generations} rollouts (temperature {r.grpo.temperature:g}, "
@@ -182,6 +187,14 @@ def write_report(run: "NanoRun") -> str:
             L.append(f"| {st.name} | {state.data[st.name].get('seconds', 0):.0f} |")
     L += ["", f"Training log: `{run.report_path.with_suffix('.log').name if run.report_path else run.log_file}`.", ""]
     return "\n".join(L)
+
+
+def _warmup_scores(info: dict) -> str:
+    before, after = info.get("before") or {}, info.get("after") or {}
+    parts = [(label, key) for label, key in (("colour accuracy", "colour_acc"), ("shape accuracy", "shape_acc"),
+                                             ("box error", "box_l1"), ("place error", "place_l1"))]
+    return ", ".join(f"{label} {_f(before.get(key))} → {_f(after.get(key))}" for label, key in parts) + \
+        " (accuracies over the tokens on a shape; errors: mean absolute, as a share of the picture)"
 
 
 def segmenter_ceiling(split: Path) -> dict[str, float]:
@@ -274,7 +287,8 @@ def model_card(run: "NanoRun") -> str:
     return "\n".join([
         "# OneThinker-nano", "",
         f"A {params or '?'}-parameter model with the Qwen3-VL architecture, trained from scratch in this repository "
-        f"by `{run.command}` (SFT then EMA-GRPO with our `train/`). It is the app's offline fallback: it shows "
+        f"by `{run.command}` (a vision warm-up on dense labels of the synthetic scenes, then SFT and EMA-GRPO with "
+        "our `train/`). It is the app's offline fallback: it shows "
         "the whole path (streamed reasoning, parsed answers drawn on the media, feedback) working on a machine that "
         "cannot download OneThinker-8B.", "",
         "## What it was trained on", "",
