@@ -108,6 +108,7 @@ class NanoRun:
 
     # -- keys -------------------------------------------------------------------------------------
     def keys(self) -> dict[str, str]:
+        from train.nano.vision_warmup import VERSION as WARMUP_VERSION
         from train.synthetic.write import GENERATOR_VERSION
 
         r = self.recipe
@@ -115,7 +116,7 @@ class NanoRun:
         k["data"] = digest("data", GENERATOR_VERSION, r.seed, r.train_size, r.validation_size, r.test_size, r.mix,
                            file_digest(TEMPLATES))
         k["build"] = digest("build", k["data"], r.part("model"), r.part("media"), r.seed)
-        k["vision"] = digest("vision", k["build"], r.part("vision"), r.part("media"))
+        k["vision"] = digest("vision", k["build"], r.part("vision"), r.part("media"), WARMUP_VERSION)
         k["sft"] = digest("sft", k["vision"], r.part("sft"))
         k["ema-grpo"] = digest("ema-grpo", k["sft"], r.part("grpo"))
         k["grpo"] = digest("grpo", k["sft"], r.part("grpo"), k["ema-grpo"])  # it takes as many steps as EMA-GRPO did

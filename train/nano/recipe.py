@@ -49,7 +49,7 @@ class Vision:
     steps: int = 800
     batch_size: int = 32  # pictures per step
     learning_rate: float = 1e-3
-    max_minutes: float | None = 7.5
+    max_minutes: float | None = 8.0
 
 
 @dataclass(frozen=True)

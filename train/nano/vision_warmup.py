@@ -26,6 +26,7 @@ from train.synthetic.scene import COLOURS, SHAPES
 
 log = logging.getLogger("train.nano")
 
+VERSION = 2  # part of the stage's key: a change here reruns the warm-up
 CELL = 32  # pixels per merged token side: patch 16 × merge 2
 MIN_COVER = 0.1  # a cell belongs to the shape covering most of it, if that shape covers at least this share
 
@@ -153,9 +154,10 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
     before = measure()
     optimiser = torch.optim.AdamW(list(visual.parameters()) + list(heads.parameters()), lr=learning_rate,
                                   weight_decay=0.01)
+    # a short linear warm-up, then a constant rate: shape recognition arrives late (held-out shape accuracy 0.44 at
+    # step 300, 0.90 at 813 with a constant 1e-3), and a cosine decay over 800 steps stalled it at 0.41
     warm = max(1, steps // 20)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda i: min(1.0, (i + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(i, steps) / steps)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda i: min(1.0, (i + 1) / warm))
     visual.train()
     t0, step = time.perf_counter(), 0
     while step < steps:
