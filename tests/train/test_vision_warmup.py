@@ -67,3 +67,23 @@ def test_a_short_warm_up_teaches_a_tiny_tower_colours_and_leaves_the_language_mo
     assert after["background_acc"] > 0.9
     # only the vision side learns: the language model is untouched
     assert all(v.equal(language[k]) for k, v in model.model.language_model.state_dict().items())
+
+
+def test_the_warm_up_is_repeatable_from_its_seed(tmp_path):
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from train.nano.build import build_nano
+    from train.nano.recipe import QUICK
+    from train.nano.vision_warmup import warm_up_vision
+
+    folder = build_nano(tmp_path / "m", ["a red circle", "0 1 2 3"], QUICK.model)
+    proc = AutoProcessor.from_pretrained(folder)
+
+    def run(seed):
+        model = AutoModelForImageTextToText.from_pretrained(folder)
+        return warm_up_vision(model, proc.image_processor, steps=3, batch_size=2, learning_rate=1e-2, seed=seed,
+                              min_pixels=4 * 1024, max_pixels=16 * 1024, held_out=6)
+
+    first = run(0)
+    assert run(0) == first  # the same pictures, heads and steps
+    assert run(1)["before"] != first["before"]

@@ -28,7 +28,7 @@ log = logging.getLogger("train.nano")
 
 VERSION = 2  # part of the stage's key: a change here reruns the warm-up
 CELL = 32  # pixels per merged token side: patch 16 × merge 2
-MIN_COVER = 0.1  # a cell belongs to the shape covering most of it, if that shape covers at least this share
+MIN_COVER = 0.1  # a cell belongs to the shape covering most of it, if that shape covers more than this share
 
 
 @dataclass
@@ -57,22 +57,22 @@ def cell_labels(shapes, masks: list[np.ndarray], resized_hw: tuple[int, int]) ->
     if height % CELL or width % CELL:
         raise ValueError(f"resized size {width}×{height} is not a multiple of {CELL}")
     rows, cols = height // CELL, width // CELL
-    cover = np.zeros((max(len(masks), 1), rows, cols))
-    boxes = np.zeros((max(len(masks), 1), 4))
-    for k, mask in enumerate(masks):
+    # entry 0 is the background: it owns every cell that no shape covers more than MIN_COVER of
+    n = len(masks) + 1
+    cover = np.zeros((n, rows, cols))
+    cover[0] = MIN_COVER
+    colour, kind, box = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros((n, 4))
+    for k, (shape, mask) in enumerate(zip(shapes, masks), start=1):
         small = np.asarray(Image.fromarray(mask).resize((width, height), Image.NEAREST), dtype=float)
         cover[k] = small.reshape(rows, CELL, cols, CELL).mean(axis=(1, 3))
+        colour[k], kind[k] = 1 + list(COLOURS).index(shape.colour), 1 + SHAPES.index(shape.kind)
         ys, xs = np.nonzero(mask)
         if len(xs):
             h0, w0 = mask.shape
-            boxes[k] = xs.min() / w0, ys.min() / h0, (xs.max() + 1) / w0, (ys.max() + 1) / h0
+            box[k] = xs.min() / w0, ys.min() / h0, (xs.max() + 1) / w0, (ys.max() + 1) / h0
     owner = cover.argmax(0).ravel()
-    hit = (cover.max(0).ravel() >= MIN_COVER) if masks else np.zeros(rows * cols, dtype=bool)
-    colour = np.array([1 + list(COLOURS).index(shapes[k].colour) for k in owner]) * hit if masks else hit.astype(int)
-    kind = np.array([1 + SHAPES.index(shapes[k].kind) for k in owner]) * hit if masks else hit.astype(int)
-    box = boxes[owner] * hit[:, None]
     r, c = np.meshgrid((np.arange(rows) + 0.5) / rows, (np.arange(cols) + 0.5) / cols, indexing="ij")
-    return CellLabels(colour.astype(np.int64), kind.astype(np.int64), box, np.stack([r.ravel(), c.ravel()], 1))
+    return CellLabels(colour[owner], kind[owner], box[owner], np.stack([r.ravel(), c.ravel()], 1))
 
 
 class SceneBatches:
@@ -81,7 +81,8 @@ class SceneBatches:
     def __init__(self, image_processor, seed: int, *, min_pixels: int, max_pixels: int, max_shapes: int = 4):
         self.processor = image_processor
         self.rng = np.random.default_rng(seed)
-        self.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}  # pixel counts, as Qwen's processor reads them
+        # pixel counts, as Qwen's image processor reads them (the model's own min / max pixels)
+        self.size = {"shortest_edge": min_pixels, "longest_edge": max_pixels}
         self.max_shapes = max_shapes
 
     def __call__(self, size: int):
@@ -137,11 +138,11 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
     import torch
 
     visual = model.model.visual
-    heads = _heads(model.config.text_config.hidden_size)
     seeds = np.random.SeedSequence([seed, 0x5EE]).spawn(3)
     make = lambda s: SceneBatches(image_processor, int(s.generate_state(1)[0]), min_pixels=min_pixels,
                                   max_pixels=max_pixels)
     torch.manual_seed(int(seeds[2].generate_state(1)[0]))
+    heads = _heads(model.config.text_config.hidden_size)
     train, check = make(seeds[0]), make(seeds[1])(held_out)
 
     def measure() -> dict:
