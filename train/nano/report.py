@@ -191,8 +191,8 @@ def write_report(run: "NanoRun") -> str:
 
 def _warmup_scores(info: dict) -> str:
     before, after = info.get("before") or {}, info.get("after") or {}
-    parts = [(label, key) for label, key in (("colour accuracy", "colour_acc"), ("shape accuracy", "shape_acc"),
-                                             ("box error", "box_l1"), ("place error", "place_l1"))]
+    parts = (("colour accuracy", "colour_acc"), ("shape accuracy", "shape_acc"), ("box error", "box_l1"),
+             ("place error", "place_l1"))
     return ", ".join(f"{label} {_f(before.get(key))} → {_f(after.get(key))}" for label, key in parts) + \
         " (accuracies over the tokens on a shape; errors: mean absolute, as a share of the picture)"
 

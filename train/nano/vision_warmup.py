@@ -146,6 +146,7 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
     train, check = make(seeds[0]), make(seeds[1])(held_out)
 
     def measure() -> dict:
+        """Scores on the held-out pictures; leaves the tower in training mode."""
         visual.eval()
         with torch.no_grad():
             scores = _loss_and_scores(visual, heads, check)[1]
@@ -159,7 +160,6 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
     # step 300, 0.90 at 813 with a constant 1e-3), and a cosine decay over 800 steps stalled it at 0.41
     warm = max(1, steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda i: min(1.0, (i + 1) / warm))
-    visual.train()
     t0, step = time.perf_counter(), 0
     while step < steps:
         loss, scores = _loss_and_scores(visual, heads, train(batch_size))
@@ -175,7 +175,6 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
         if max_minutes is not None and time.perf_counter() - t0 > max_minutes * 60:
             log.warning("vision warm-up: time limit of %.1f min reached after %d of %d steps", max_minutes, step, steps)
             break
-    visual.eval()
     after = measure()
     log.info("vision warm-up held-out scores before %s after %s", before, after)
     return {"steps": step, "before": before, "after": after}
