@@ -450,7 +450,7 @@ def build(ctx: AppContext, page: Any) -> None:
 
     def start(s: Session):
         s.pending, s.stop_requested = True, False
-        return s
+        return s, gr.update(interactive=False)
 
     def run_fn(s: Session, truth: str, image: str | None, video: str | None, task: str, question: str, options: str,
                track_object: str, track_box: dict | None, temperature: float, top_p: float, max_new_tokens: int,
@@ -468,9 +468,14 @@ def build(ctx: AppContext, page: Any) -> None:
     def stop_fn(s: Session):
         return s.stop()
 
-    clicked = run_btn.click(start, [session], [session], queue=False, api_visibility="private")
+    # The Run button stays disabled until the whole run has ended, overlay included: gradio ignores a
+    # click on an event still pending, so an enabled button would silently drop a click made while the
+    # overlay is being drawn (the status already says "done" then).
+    clicked = run_btn.click(start, [session], [session, run_btn], queue=False, api_visibility="private")
     page.run_event = clicked.then(run_fn, [session, truth, *form], list(outs.values()), api_name="run",
                                   concurrency_id="model", concurrency_limit=1)
+    page.run_event.then(lambda: gr.update(interactive=True), None, [run_btn], queue=False,
+                        api_visibility="private")
     stop_btn.click(stop_fn, [session], [status], api_name="stop", queue=False)
     page.run_form, page.run_form_names = form, names
 

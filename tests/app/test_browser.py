@@ -106,8 +106,10 @@ def test_run_shows_the_reasoning_while_streaming_then_draws_the_answer(page, exa
         if not seen:
             time.sleep(0.05)
     assert seen, "the reasoning never showed before the run ended"
+    assert page.is_disabled("#run-button"), "Run must stay disabled while its run is going"
     page.shot("1-thinking")
     wait_status(page, "done")
+    page.wait_for_selector("#run-button:not([disabled])")  # enabled again once the whole run has ended
     page.wait_for_selector("#run-overlay img")
     width = page.eval_on_selector("#run-overlay img", "img => img.complete ? img.naturalWidth : 0")
     assert width == 320  # the annotated image, at the image's own size
