@@ -73,6 +73,23 @@ def test_every_answer_scores_full_accuracy_against_itself(name):
         assert parsed.ok and parsed.payload == s.answer and not parsed.warnings, (name, parsed)
 
 
+@pytest.mark.parametrize("name", ["mc-image", "mc-video"])
+def test_multiple_choice_reasoning_reads_the_options_in_order_up_to_the_answer(name):
+    import re
+
+    for _, s in make_samples(40, seed=5, mix={name: 1.0}):
+        letter = s.answer.answer_text()
+        read = re.search(r"Option A is (.*)\. So the answer is option ([A-D])\.$", s.think)
+        assert read and read.group(2) == letter, s.think
+        values = [o.split(". ", 1)[1] for o in s.options]
+        # every option from A to the answer, with its own value, and none after it
+        assert read.group(1).split(", ") == [values[0]] + [f"option {'ABCD'[i]} is {v}" for i, v in
+                                                           enumerate(values[1:"ABCD".index(letter) + 1], 1)]
+        if s.question.startswith("What colour is the"):  # the colour follows the shape's name, forwards
+            kind = s.question.removeprefix("What colour is the ").rstrip("?")
+            assert f"The {kind} asked about is the {kind} that is {values['ABCD'.index(letter)]}." in s.think
+
+
 def test_rows_have_the_keys_their_readers_use(split):
     folder = split / "train"
     sft = json.loads((folder / "sft.json").read_text())

@@ -89,6 +89,19 @@ def _image_scene(rng: np.random.Generator, n: int, distinct: str = "name"):
     return w, h, bg, shapes, picture, masks
 
 
+def _option_scan(options: list[str], letter: str) -> str:
+    """Reasoning that reads the options in order up to the right one, then names its letter.
+
+    A small model copies forwards well (after "option B is" comes what follows "B." in the prompt) but
+    cannot look a value up backwards to find its letter: with "So the answer is option C" after the value
+    alone, a 5 M model trained on 19,000 text-only drills still picked the letter at chance; reading the
+    options in order, it answered count questions all right (see ``train/nano/recipe.py``)."""
+    upto = LETTERS[: LETTERS.index(letter) + 1]
+    values = dict(o.split(". ", 1) for o in options)
+    read = ", ".join(f"option {x} is {values[x]}" for x in upto)
+    return f"{read[0].upper()}{read[1:]}. So the answer is option {letter}."
+
+
 def _options(rng: np.random.Generator, right: str, pool: list[str]) -> tuple[list[str], str]:
     others = [p for p in pool if p != right]
     picks = [others[i] for i in rng.permutation(len(others))[:3]] + [right]
@@ -176,7 +189,10 @@ def multiple_choice_image(rng: np.random.Generator) -> Sample:
     if kind == 0:
         question = f"What colour is the {target.kind}?"
         opts, letter = _options(rng, target.colour, list(COLOURS))
-        think = f"The image shows {_listing(names)}. The {target.kind} asked about is {target.colour}."
+        # shape first, so that the colour asked about follows the shape's name: read forwards, not back
+        kinds_first = [f"{s.kind} that is {s.colour}" for s in shapes]
+        think = (f"The image shows {_listing(kinds_first)}. The {target.kind} asked about is the {target.kind} "
+                 f"that is {target.colour}.")
     elif kind == 1:
         question = f"Which shape is {target.colour}?"
         opts, letter = _options(rng, target.kind, list(SHAPES))
@@ -185,7 +201,7 @@ def multiple_choice_image(rng: np.random.Generator) -> Sample:
         question = "How many shapes are in the image?"
         opts, letter = _options(rng, str(n), [str(i) for i in range(1, 7)])
         think = f"The image shows {_listing(names)}. That is {n} shape{'s' if n > 1 else ''}."
-    think += f" So the answer is option {letter}."
+    think += " " + _option_scan(opts, letter)
     return Sample("multiple choice", "image", question, think, OptionLetter(letter), opts, image=picture)
 
 
@@ -312,7 +328,7 @@ def multiple_choice_video(rng: np.random.Generator) -> Sample:
         question = "Which shape appears first?"
         opts, letter = _options(rng, first.name, [f"{c} {k}" for c in COLOURS for k in SHAPES])
         think = f"The {first.name} is there from {_fmt_t(first.appear)} s, before the others."
-    think += f" So the answer is option {letter}."
+    think += " " + _option_scan(opts, letter)
     return Sample("multiple choice", "video", question, think, OptionLetter(letter), opts, video=scene)
 
 
