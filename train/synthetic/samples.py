@@ -92,10 +92,10 @@ def _image_scene(rng: np.random.Generator, n: int, distinct: str = "name"):
 def _option_scan(options: list[str], letter: str) -> str:
     """Reasoning that reads the options in order up to the right one, then names its letter.
 
-    A small model copies forwards well (after "option B is" comes what follows "B." in the prompt) but
-    cannot look a value up backwards to find its letter: with "So the answer is option C" after the value
-    alone, a 5 M model trained on 19,000 text-only drills still picked the letter at chance; reading the
-    options in order, it answered count questions all right (see ``train/nano/recipe.py``)."""
+    A small model copies forwards (after "option B is" comes what follows "B." in the prompt) far sooner
+    than it learns to look a value up backwards to find its letter: with "So the answer is option C" after
+    the value alone, a 5 M model trained on 19,000 text-only drills still picked the letter at chance;
+    reading the options in order, it answered every count question right (README, OneThinker-nano)."""
     upto = LETTERS[: LETTERS.index(letter) + 1]
     values = dict(o.split(". ", 1) for o in options)
     read = ", ".join(f"option {x} is {values[x]}" for x in upto)
