@@ -212,8 +212,10 @@ def test_sample_two_then_prefer_a(page, served, examples):
     page.get_by_role("tab", name="Judge").click()
     before = ctx.store.count("preference")
     page.click("#sample-button")
+    page.wait_for_selector("#sample-button[disabled]", timeout=5_000)  # no second click while sampling
     page.wait_for_function("(document.querySelector('#sample-status')?.innerText || '').includes('Two samples')",
                            timeout=60_000)
+    page.wait_for_selector("#sample-button:not([disabled])")
     page.wait_for_selector("#image-a img")
     page.shot("1-samples")
     page.click("#pref-a")
