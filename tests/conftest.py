@@ -1,8 +1,27 @@
 """Shared test set-up: no test may reach the network or a model hub."""
 
 import os
+import socket
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+import pytest
+
+# forced, not defaulted: a shell that exported HF_HUB_OFFLINE=0 must not let a test try the hub
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any connection beyond this machine fails the test at once (loopback and unix sockets still work)."""
+    connect = socket.socket.connect
+
+    def guarded(sock, address):
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            raise AssertionError(f"the test tried to open a network connection to {address}")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)

@@ -11,6 +11,9 @@ from onethinker.engine import (
     EngineError, InputError, ModelLoadError, Request, SamplingParams, TransformersBackend, prepare,
 )
 
+# model ids and missing folders are tried here: any attempt to reach the hub fails the test
+pytestmark = pytest.mark.usefixtures("no_network")
+
 
 def _png_claiming(path, width, height):
     """A valid small PNG whose header claims ``width``×``height`` (a decompression-bomb stand-in)."""
@@ -127,17 +130,12 @@ def test_folder_without_config(tmp_path, image_path):
 
 
 def test_hub_unreachable_offline(image_path, monkeypatch, tmp_path):
-    import socket
-
     import huggingface_hub.constants
-
-    def no_network(*args, **kwargs):
-        raise AssertionError(f"the test tried to open a network connection to {args[1:] or kwargs}")
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import: never the network
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.setattr(socket.socket, "connect", no_network)  # and if anything still tried, it fails here
+    # and if anything still tried the network, the module's no_network fixture fails it
     b = TransformersBackend()  # the default id, offline, with an empty cache
     with pytest.raises(ModelLoadError) as e:
         b.stream(_image_req(image_path))
