@@ -14,6 +14,7 @@ import gradio as gr
 
 from components import views
 from components.context import AppContext, ModelUnavailable, Session
+from components.page import enable_when_ended
 from components.run import TEXT_EVERY_S, build_request, with_model_templates
 from onethinker.answer import parse
 from onethinker.engine import EngineError
@@ -188,10 +189,9 @@ def build(ctx: AppContext, page: Any) -> None:
                        gr.update(value=out[6], visible=out[6] is not None))
             yield out
 
-    # disabled until both samples are drawn, as Run is: gradio drops a click on an event still pending
     pressed = sample_btn.click(lambda: gr.update(interactive=False), None, [sample_btn], queue=False,
                                api_visibility="private")
-    sampled = pressed.then(sample_fn, [session, temp, *form], [sample_status, chat_a, chat_b, img_a, vid_a, img_b,
-                                                               vid_b], api_name="sample_two", concurrency_id="model",
+    outputs = [sample_status, chat_a, chat_b, img_a, vid_a, img_b, vid_b]
+    sampled = pressed.then(sample_fn, [session, temp, *form], outputs, api_name="sample_two", concurrency_id="model",
                            concurrency_limit=1)
-    sampled.then(lambda: gr.update(interactive=True), None, [sample_btn], queue=False, api_visibility="private")
+    enable_when_ended(sample_btn, sampled)

@@ -37,6 +37,14 @@ class Page:
         return self.ctx.models.status().markdown()
 
 
+def enable_when_ended(button: gr.Button, event: Any) -> None:
+    """Enable ``button`` again once ``event`` (the chain its click started, after disabling it) has ended.
+
+    Gradio ignores a click on an event still pending, so a button whose work is still going (a status may
+    already say "done" while the overlay is drawn) stays disabled rather than silently dropping the click."""
+    event.then(lambda: gr.update(interactive=True), None, [button], queue=False, api_visibility="private")
+
+
 def build_page(ctx: AppContext, tabs: Sequence[TabBuilder]) -> gr.Blocks:
     # rendered files older than an hour are deleted every 15 minutes (the app's own folder is also capped)
     with gr.Blocks(title=TITLE, delete_cache=(900, 3600)) as demo:

@@ -18,6 +18,7 @@ from gradio_image_annotation import image_annotator
 
 from components import views
 from components.context import AppContext, ModelUnavailable, Session
+from components.page import enable_when_ended
 from components.widgets import ImageInput
 from onethinker.answer import parse
 from onethinker.edit import Canvas, box_from_pixels, canvas
@@ -468,14 +469,10 @@ def build(ctx: AppContext, page: Any) -> None:
     def stop_fn(s: Session):
         return s.stop()
 
-    # The Run button stays disabled until the whole run has ended, overlay included: gradio ignores a
-    # click on an event still pending, so an enabled button would silently drop a click made while the
-    # overlay is being drawn (the status already says "done" then).
     clicked = run_btn.click(start, [session], [session, run_btn], queue=False, api_visibility="private")
     page.run_event = clicked.then(run_fn, [session, truth, *form], list(outs.values()), api_name="run",
                                   concurrency_id="model", concurrency_limit=1)
-    page.run_event.then(lambda: gr.update(interactive=True), None, [run_btn], queue=False,
-                        api_visibility="private")
+    enable_when_ended(run_btn, page.run_event)
     stop_btn.click(stop_fn, [session], [status], api_name="stop", queue=False)
     page.run_form, page.run_form_names = form, names
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,6 @@ def test_every_answer_scores_full_accuracy_against_itself(name):
 
 @pytest.mark.parametrize("name", ["mc-image", "mc-video"])
 def test_multiple_choice_reasoning_reads_the_options_in_order_up_to_the_answer(name):
-    import re
-
     for _, s in make_samples(40, seed=5, mix={name: 1.0}):
         letter = s.answer.answer_text()
         read = re.search(r"Option A is (.*)\. So the answer is option ([A-D])\.$", s.think)
