@@ -127,7 +127,12 @@ def test_quick_run_end_to_end_then_resumes_without_work(tmp_path):
     text = report.read_text()
     for needle in ("Goals after EMA-GRPO", "after plain GRPO", "J&F", "The loop", "colour-region"):
         assert needle in text
-    assert "sft step" in report.with_suffix(".log").read_text()  # the trainers' metrics reach the log
+    log_text = report.with_suffix(".log").read_text()
+    assert "sft step" in log_text and "language step" in log_text  # the trainers' metrics reach the log
+    assert "held-out drills answered right" in log_text
+    drills = json.loads((out / "stages.json").read_text())["language"]["info"]["held_out"]
+    assert set(drills) <= {"colour", "shape", "count", "all"} and 0 <= drills["all"] <= 1
+    assert "Language warm-up" in text
     evidence = json.loads((out / "loop" / "evidence.json").read_text())
     assert evidence["records"] == evidence["cases"] == QUICK.loop.max_cases
     from onethinker.engine import load_profile

@@ -89,6 +89,22 @@ def test_multiple_choice_reasoning_reads_the_options_in_order_up_to_the_answer(n
             assert f"The {kind} asked about is the {kind} that is {values['ABCD'.index(letter)]}." in s.think
 
 
+def test_spatial_reasoning_lists_each_shape_left_to_right_with_its_box_then_the_answer_box():
+    for _, s in make_samples(30, seed=8, mix={"spatial": 1.0}):
+        listed = re.fullmatch(r"The image shows (.*)\. The (\w+ \w+) is at (\[[0-9, ]+\])\.", s.think)
+        assert listed, s.think
+        items = re.findall(r"a (\w+ \w+) at (\[[0-9, ]+\])", listed.group(1))
+        boxes = [json.loads(b) for _, b in items]
+        assert [x1 for x1, *_ in boxes] == sorted(x1 for x1, *_ in boxes)  # left to right
+        assert s.question == f"Find the {listed.group(2)}." and (listed.group(2), listed.group(3)) in items
+        assert json.loads(listed.group(3)) == [int(v) for v in s.answer.box]  # the answer repeats the listed box
+        h, w = s.image.shape[:2]
+        for name, box in items:  # every listed box is that shape's own: inside it, mostly the shape's colour
+            x1, y1, x2, y2 = (round(v) for v in CoordAdapter(w, h).box_to_pixels(json.loads(box)).value)
+            inside = np.all(s.image[y1:y2, x1:x2] == COLOURS[name.split()[0]], axis=-1)
+            assert inside.mean() > 0.3, (name, box, s.think)
+
+
 def test_rows_have_the_keys_their_readers_use(split):
     folder = split / "train"
     sft = json.loads((folder / "sft.json").read_text())

@@ -1,6 +1,6 @@
 """The OneThinker-nano run, stage by stage (``python -m train.nano``; every number is in :mod:`train.nano.recipe`).
 
-    data → build (untrained) → eval → vision warm-up → SFT → eval → EMA-GRPO → eval → GRPO (same SFT start, steps, seed) → eval
+    data → build (untrained) → eval → vision warm-up → language warm-up → SFT → eval → EMA-GRPO → eval → GRPO (same SFT start, steps, seed) → eval
          → loop (the EMA-GRPO model's own validation failures, corrected, through the feedback store and
            ``train.loop``; those cases re-evaluated) → report (``train/reports/nano.md``, model card, checkpoint)
 
@@ -102,6 +102,7 @@ class NanoRun:
         self.data = self.out / "data"
         self.model_dir = {m: self.out / m for m in MODELS}
         self.vision_dir = self.out / "vision"
+        self.language_dir = self.out / "language"
         self.eval_dir = self.out / "eval"
         self.loop_dir = self.out / "loop"
         self.log_file = self.out / "train.log"
@@ -117,7 +118,9 @@ class NanoRun:
                            file_digest(TEMPLATES))
         k["build"] = digest("build", k["data"], r.part("model"), r.part("media"), r.seed)
         k["vision"] = digest("vision", k["build"], r.part("vision"), r.part("media"), WARMUP_VERSION)
-        k["sft"] = digest("sft", k["vision"], r.part("sft"))
+        k["language"] = digest("language", k["vision"], r.part("language"), GENERATOR_VERSION,
+                               file_digest(TEMPLATES))
+        k["sft"] = digest("sft", k["language"], r.part("sft"))
         k["ema-grpo"] = digest("ema-grpo", k["sft"], r.part("grpo"))
         k["grpo"] = digest("grpo", k["sft"], r.part("grpo"), k["ema-grpo"])  # it takes as many steps as EMA-GRPO did
         model_key = {"untrained": k["build"], "sft": k["sft"], "ema-grpo": k["ema-grpo"], "grpo": k["grpo"]}
@@ -138,6 +141,8 @@ class NanoRun:
             if name == "sft":
                 st.append(Stage("vision", k["vision"], self.vision_dir / "config.json", self.warm_up_vision,
                                 "vision warm-up"))
+                st.append(Stage("language", k["language"], self.language_dir / "config.json",
+                                self.warm_up_language, "language warm-up"))
             if train is not None:
                 st.append(Stage(name, k[name], self.model_dir[name] / "config.json", train, name.upper()))
             st.append(Stage(f"eval-{name}", k[f"eval-{name}"], self.eval_dir / f"{name}.json",
@@ -221,6 +226,34 @@ class NanoRun:
         _replace_dir(tmp, self.vision_dir)
         return info
 
+    def warm_up_language(self) -> dict:
+        """The warmed-up vision model after text-only multiple-choice drills (the start of SFT)."""
+        import numpy as np
+
+        from onethinker.tasks import load_prompt_templates
+        from train.model import save_for_engine
+        from train.nano.language import drill_scores
+        from train.synthetic.drills import write_drills
+
+        r, lang = self.recipe, self.recipe.language
+        tmp = _fresh(self.out / "language.tmp")
+        templates = load_prompt_templates(TEMPLATES)
+        train_seed, check_seed = (int(s.generate_state(1)[0]) for s in
+                                  np.random.SeedSequence([r.seed, 0xD7111]).spawn(2))  # streams of their own
+        drills = write_drills(self.out / "drills" / "train", lang.drills, train_seed, templates)
+        held_out = write_drills(self.out / "drills" / "held-out", lang.held_out, check_seed, templates)
+        trainer = self.sft_trainer(tmp, start=self.vision_dir, train_files=[str(drills)], stage="language",
+                                   batch_size=lang.batch_size, micro_batch_size=lang.batch_size,
+                                   max_minutes=lang.max_minutes, max_steps=lang.steps,
+                                   learning_rate=lang.learning_rate)
+        result = trainer.train()
+        scores = drill_scores(trainer.model, trainer.processing_class, held_out)
+        log.info("language warm-up: held-out drills answered right %s", scores)
+        save_for_engine(trainer, tmp)
+        _replace_dir(tmp, self.language_dir)
+        return {"train_loss": result.training_loss, "steps": result.global_step, "drills": lang.drills,
+                "held_out": scores}
+
     def sft(self) -> dict:
         from train.model import save_for_engine
 
@@ -231,17 +264,23 @@ class NanoRun:
         _replace_dir(tmp, self.model_dir["sft"])
         return {"train_loss": result.training_loss, "steps": result.global_step}
 
-    def sft_trainer(self, output_dir: Path, **overrides):
-        """``train.sft``'s trainer for the recipe, from the warmed-up model, sampling with
-        :class:`~train.nano.sampler.MixedStepLengthSortedSampler` (``overrides``: other SFTConfig fields)."""
+    def sft_trainer(self, output_dir: Path, *, start: Path | None = None, stage: str = "sft",
+                    batch_size: int | None = None, micro_batch_size: int | None = None,
+                    max_minutes: "float | None | str" = "recipe", **overrides):
+        """``train.sft``'s trainer for the recipe's SFT, from ``start`` (default: the language warm-up's model),
+        sampling with :class:`~train.nano.sampler.MixedStepLengthSortedSampler`.  ``batch_size``,
+        ``micro_batch_size`` and ``max_minutes`` default to the recipe's SFT; ``overrides`` are other SFTConfig
+        fields; ``stage`` names the log lines."""
         from train.sft import OneThinkerSFTConfig, make_trainer
 
         s = self.recipe.sft
+        batch = batch_size or s.batch_size
+        micro = micro_batch_size or s.micro_batch_size
         fields = dict(
-            output_dir=str(output_dir), model_name_or_path=str(self.vision_dir),
+            output_dir=str(output_dir), model_name_or_path=str(start or self.language_dir),
             train_files=[str(self.data / "train" / "sft.json")],
             freeze_vision_tower=False, freeze_projector=False,  # an untrained model learns to see
-            per_device_train_batch_size=s.micro_batch_size, gradient_accumulation_steps=s.batch_size // s.micro_batch_size,
+            per_device_train_batch_size=micro, gradient_accumulation_steps=batch // micro,
             learning_rate=s.learning_rate, vision_lr_scale=s.vision_lr_scale, answer_loss_weight=s.answer_loss_weight,
             lr_scheduler_type="cosine", warmup_steps=s.warmup,
             weight_decay=s.weight_decay, max_steps=s.steps, max_length=s.max_length, gradient_checkpointing=False,
@@ -249,10 +288,10 @@ class NanoRun:
             dataloader_num_workers=1, bf16=False)
         trainer = make_trainer(OneThinkerSFTConfig(**{**fields, **overrides}))
         # every step a random mixture, its micro-batches of similar length (see train.nano.sampler)
-        sampler = MixedStepLengthSortedSampler(_lengths(trainer.train_dataset), s.batch_size, self.recipe.seed)
+        sampler = MixedStepLengthSortedSampler(_lengths(trainer.train_dataset), batch, self.recipe.seed)
         trainer._get_train_sampler = lambda *_: sampler
-        trainer.add_callback(_log_callback("sft"))
-        trainer.add_callback(_time_limit(s.max_minutes))
+        trainer.add_callback(_log_callback(stage))
+        trainer.add_callback(_time_limit(s.max_minutes if max_minutes == "recipe" else max_minutes))
         return trainer
 
     def grpo(self, estimator: str) -> dict:

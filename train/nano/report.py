@@ -142,6 +142,11 @@ def write_report(run: "NanoRun") -> str:
           "linear heads on the tower's output learn each image token's shape, colour, that shape's box and the "
           "token's place, and are then dropped. Held-out, before → after: "
           + _warmup_scores(info("vision")) + ".",
+          f"* Language warm-up (`train/nano/language.py`): {steps('language')} of {r.language.steps} planned steps "
+          f"(time limit {r.language.max_minutes} min) × {r.language.batch_size} text-only multiple-choice drills "
+          f"(`train/synthetic/drills.py`: the image questions with their scene written in words; {r.language.drills} "
+          "drills of their own seed), so the language model reads a question's options before it learns to see. "
+          f"Held-out drills answered right afterwards: {_drill_scores(info('language'))}.",
           f"* SFT (`train.sft`): {steps('sft')} of {r.sft.steps} planned steps (time limit {r.sft.max_minutes} min) × "
           f"{r.sft.batch_size} samples (a random mixture of tasks per step, micro-batches of {r.sft.micro_batch_size} "
           f"sorted by length), AdamW lr {r.sft.learning_rate:g} cosine, warm-up {r.sft.warmup:g}, "
@@ -187,6 +192,11 @@ def write_report(run: "NanoRun") -> str:
             L.append(f"| {st.name} | {state.data[st.name].get('seconds', 0):.0f} |")
     L += ["", f"Training log: `{run.report_path.with_suffix('.log').name if run.report_path else run.log_file}`.", ""]
     return "\n".join(L)
+
+
+def _drill_scores(info: dict) -> str:
+    scores = info.get("held_out") or {}
+    return ", ".join(f"{kind} {_f(v)}" for kind, v in scores.items()) or "not measured"
 
 
 def _warmup_scores(info: dict) -> str:
@@ -287,7 +297,8 @@ def model_card(run: "NanoRun") -> str:
     return "\n".join([
         "# OneThinker-nano", "",
         f"A {params or '?'}-parameter model with the Qwen3-VL architecture, trained from scratch in this repository "
-        f"by `{run.command}` (a vision warm-up on dense labels of the synthetic scenes, then SFT and EMA-GRPO with "
+        f"by `{run.command}` (a vision warm-up on dense labels of the synthetic scenes, a language warm-up on "
+        "text-only multiple-choice drills, then SFT and EMA-GRPO with "
         "our `train/`). It is the app's offline fallback: it shows "
         "the whole path (streamed reasoning, parsed answers drawn on the media, feedback) working on a machine that "
         "cannot download OneThinker-8B.", "",

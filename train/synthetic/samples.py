@@ -222,13 +222,19 @@ def numerical_image(rng: np.random.Generator) -> Sample:
 
 
 def spatial_grounding_image(rng: np.random.Generator) -> Sample:
+    """Spatial grounding ("Find the red circle."): the reasoning lists every shape from left to right with its
+    box, then repeats the asked one's box.  Naming a shape and writing its box next, while that shape is in view,
+    then copying text, is what a 5 M model learns; finding the asked shape among several and writing its box
+    straight away was not (600 steps of spatial SFT: mean IoU 0.27 this way, 0.19 with a region word instead)."""
     w, h, bg, shapes, picture, masks = _image_scene(rng, int(rng.integers(1, 4)))
     i = int(rng.integers(len(shapes)))
-    box = box_of(masks[i])
-    grid = _grid_box(box, w, h)
-    think = (f"The image shows {_listing([s.name for s in shapes])}. The {shapes[i].name} is in the "
-             f"{_region(box, w, h)}.")
-    return Sample("spatial grounding", "image", f"Find the {shapes[i].name}.", think, BoxAnswer(grid), image=picture)
+    grid = [_grid_box(box_of(m), w, h) for m in masks]
+    boxes = [[int(v) for v in b] for b in grid]
+    order = sorted(range(len(shapes)), key=lambda k: (boxes[k][0], k))  # left to right
+    listed = _listing([f"{shapes[k].name} at {boxes[k]}" for k in order])
+    think = f"The image shows {listed}. The {shapes[i].name} is at {boxes[i]}."
+    return Sample("spatial grounding", "image", f"Find the {shapes[i].name}.", think, BoxAnswer(grid[i]),
+                  image=picture)
 
 
 def segmentation_image(rng: np.random.Generator) -> Sample:

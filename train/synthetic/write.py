@@ -30,7 +30,9 @@ from onethinker.media.video_writer import write_video
 from onethinker.tasks import DEFAULT_TEMPLATES, PromptTemplates, build_prompt, get_task
 from train.synthetic.samples import GENERATORS, Sample
 
-GENERATOR_VERSION = 3  # 2: larger shapes when there are few of them; 3: multiple choice reads its options in order
+# 2: larger shapes when there are few of them; 3: multiple choice reads its options in order; 4: spatial grounding
+# lists every shape with its box
+GENERATOR_VERSION = 4
 SPLITS = ("train", "validation", "test")
 MARKER = {"image": "<image>", "video": "<video>"}
 # Default mix: every task, the harder grounding kinds a little more often.
