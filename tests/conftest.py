@@ -16,12 +16,19 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Any connection beyond this machine fails the test at once (loopback and unix sockets still work)."""
-    connect = socket.socket.connect
+    """Any name lookup or connection beyond this machine fails the test at once (loopback and unix sockets
+    still work): a hub download starts with resolving the hub's name, so it is stopped before any packet."""
+    connect, resolve = socket.socket.connect, socket.getaddrinfo
 
-    def guarded(sock, address):
+    def guarded_connect(sock, address):
         if isinstance(address, tuple) and address[0] not in LOOPBACK:
             raise AssertionError(f"the test tried to open a network connection to {address}")
         return connect(sock, address)
 
-    monkeypatch.setattr(socket.socket, "connect", guarded)
+    def guarded_resolve(host, *args, **kwargs):
+        if host is not None and str(host) not in LOOPBACK:
+            raise AssertionError(f"the test tried to look up the network name {host!r}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_resolve)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from train.nano.recipe import Recipe
+from train.nano.recipe import SFT, Language, Recipe
 from train.nano.sampler import MixedStepLengthSortedSampler
 from train.nano.stages import Stage, StageState, digest, file_digest, run_stages
 
@@ -118,7 +118,8 @@ class NanoRun:
                            file_digest(TEMPLATES))
         k["build"] = digest("build", k["data"], r.part("model"), r.part("media"), r.seed)
         k["vision"] = digest("vision", k["build"], r.part("vision"), r.part("media"), WARMUP_VERSION)
-        k["language"] = digest("language", k["vision"], r.part("language"), GENERATOR_VERSION,
+        shared_sft = {f: r.part("sft")[f] for f in ("warmup", "weight_decay", "answer_loss_weight", "max_length")}
+        k["language"] = digest("language", k["vision"], r.part("language"), shared_sft, GENERATOR_VERSION,
                                file_digest(TEMPLATES))
         k["sft"] = digest("sft", k["language"], r.part("sft"))
         k["ema-grpo"] = digest("ema-grpo", k["sft"], r.part("grpo"))
@@ -242,10 +243,8 @@ class NanoRun:
                                   np.random.SeedSequence([r.seed, 0xD7111]).spawn(2))  # streams of their own
         drills = write_drills(self.out / "drills" / "train", lang.drills, train_seed, templates)
         held_out = write_drills(self.out / "drills" / "held-out", lang.held_out, check_seed, templates)
-        trainer = self.sft_trainer(tmp, start=self.vision_dir, train_files=[str(drills)], stage="language",
-                                   batch_size=lang.batch_size, micro_batch_size=lang.batch_size,
-                                   max_minutes=lang.max_minutes, max_steps=lang.steps,
-                                   learning_rate=lang.learning_rate)
+        trainer = self.sft_trainer(tmp, start=self.vision_dir, plan=lang, stage="language",
+                                   train_files=[str(drills)])
         result = trainer.train()
         scores = drill_scores(trainer.model, trainer.processing_class, held_out)
         log.info("language warm-up: held-out drills answered right %s", scores)
@@ -264,34 +263,33 @@ class NanoRun:
         _replace_dir(tmp, self.model_dir["sft"])
         return {"train_loss": result.training_loss, "steps": result.global_step}
 
-    def sft_trainer(self, output_dir: Path, *, start: Path | None = None, stage: str = "sft",
-                    batch_size: int | None = None, micro_batch_size: int | None = None,
-                    max_minutes: "float | None | str" = "recipe", **overrides):
-        """``train.sft``'s trainer for the recipe's SFT, from ``start`` (default: the language warm-up's model),
-        sampling with :class:`~train.nano.sampler.MixedStepLengthSortedSampler`.  ``batch_size``,
-        ``micro_batch_size`` and ``max_minutes`` default to the recipe's SFT; ``overrides`` are other SFTConfig
-        fields; ``stage`` names the log lines."""
+    def sft_trainer(self, output_dir: Path, *, start: Path | None = None, plan: "SFT | Language | None" = None,
+                    stage: str = "sft", **overrides):
+        """``train.sft``'s trainer from ``start`` (default: the language warm-up's model), sampling with
+        :class:`~train.nano.sampler.MixedStepLengthSortedSampler`.  ``plan`` (default: the recipe's SFT) gives the
+        steps, batch sizes, learning rate and time limit; ``overrides`` are other SFTConfig fields; ``stage`` names
+        the log lines."""
         from train.sft import OneThinkerSFTConfig, make_trainer
 
         s = self.recipe.sft
-        batch = batch_size or s.batch_size
-        micro = micro_batch_size or s.micro_batch_size
+        plan = plan or s
         fields = dict(
             output_dir=str(output_dir), model_name_or_path=str(start or self.language_dir),
             train_files=[str(self.data / "train" / "sft.json")],
             freeze_vision_tower=False, freeze_projector=False,  # an untrained model learns to see
-            per_device_train_batch_size=micro, gradient_accumulation_steps=batch // micro,
-            learning_rate=s.learning_rate, vision_lr_scale=s.vision_lr_scale, answer_loss_weight=s.answer_loss_weight,
+            per_device_train_batch_size=plan.micro_batch_size,
+            gradient_accumulation_steps=plan.batch_size // plan.micro_batch_size,
+            learning_rate=plan.learning_rate, vision_lr_scale=s.vision_lr_scale, answer_loss_weight=s.answer_loss_weight,
             lr_scheduler_type="cosine", warmup_steps=s.warmup,
-            weight_decay=s.weight_decay, max_steps=s.steps, max_length=s.max_length, gradient_checkpointing=False,
+            weight_decay=s.weight_decay, max_steps=plan.steps, max_length=s.max_length, gradient_checkpointing=False,
             logging_steps=10, save_strategy="no", report_to="none", seed=self.recipe.seed, data_seed=self.recipe.seed,
             dataloader_num_workers=1, bf16=False)
         trainer = make_trainer(OneThinkerSFTConfig(**{**fields, **overrides}))
         # every step a random mixture, its micro-batches of similar length (see train.nano.sampler)
-        sampler = MixedStepLengthSortedSampler(_lengths(trainer.train_dataset), batch, self.recipe.seed)
+        sampler = MixedStepLengthSortedSampler(_lengths(trainer.train_dataset), plan.batch_size, self.recipe.seed)
         trainer._get_train_sampler = lambda *_: sampler
         trainer.add_callback(_log_callback(stage))
-        trainer.add_callback(_time_limit(s.max_minutes if max_minutes == "recipe" else max_minutes))
+        trainer.add_callback(_time_limit(plan.max_minutes))
         return trainer
 
     def grpo(self, estimator: str) -> dict:

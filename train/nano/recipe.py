@@ -65,6 +65,10 @@ class Language:
     learning_rate: float = 1e-3
     max_minutes: float | None = 8.0
 
+    @property
+    def micro_batch_size(self) -> int:  # text-only drills are short: one forward pass a step
+        return self.batch_size
+
 
 @dataclass(frozen=True)
 class SFT:

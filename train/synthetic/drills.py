@@ -22,20 +22,17 @@ from train.synthetic.write import response_text
 SCENE_LEAD = "The image shows "
 
 
-def drill(rng: np.random.Generator) -> dict:
+def drill(rng: np.random.Generator, templates: PromptTemplates = DEFAULT_TEMPLATES) -> dict:
     """One drill as a sharegpt row (``messages`` only)."""
     s = multiple_choice_image(rng)
     first, _, _ = s.think.partition(". ")
     if not first.startswith(SCENE_LEAD):
         raise AssertionError(f"a multiple-choice reasoning that does not open with the scene: {s.think!r}")
     scene = first[len(SCENE_LEAD):]
-    prompt = build_prompt(get_task(s.task), s.question, s.options, "image", drill.templates)
+    prompt = build_prompt(get_task(s.task), s.question, s.options, "image", templates)
     return {"messages": [{"role": "user", "content": f"Scene: {scene}.\n{prompt}"},
                          {"role": "assistant", "content": response_text(s)}],
             "task": s.task, "answer": s.answer.answer_text()}
-
-
-drill.templates = DEFAULT_TEMPLATES
 
 
 def write_drills(path: str | Path, size: int, seed: int, templates: PromptTemplates = DEFAULT_TEMPLATES) -> Path:
@@ -43,11 +40,7 @@ def write_drills(path: str | Path, size: int, seed: int, templates: PromptTempla
     ``dataset_info.json`` that names its columns; returns the file."""
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
-    drill.templates = templates
-    try:
-        rows = [dict(drill(np.random.default_rng([seed, i])), problem_id=f"drill-{i:05d}") for i in range(size)]
-    finally:
-        drill.templates = DEFAULT_TEMPLATES
+    rows = [dict(drill(np.random.default_rng([seed, i]), templates), problem_id=f"drill-{i:05d}") for i in range(size)]
     f = out / "sft.json"
     f.write_text("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n", encoding="utf-8")
     info = {"drills": {"file_name": "sft.json", "formatting": "sharegpt", "columns": {"messages": "messages"},
