@@ -42,11 +42,21 @@ def test_cell_labels_name_the_shape_under_each_cell_and_its_box():
     ys, xs = np.nonzero(masks[0])
     assert red_box.tolist() == pytest.approx([xs.min() / 192, ys.min() / 128, (xs.max() + 1) / 192, (ys.max() + 1) / 128])
     assert y.place.reshape(4, 6, 2)[3, 5].tolist() == pytest.approx([7 / 8, 11 / 12])
+    # the box's digits as the language model writes them: x1 = 1000·xs.min()/192 → hundreds and tens
+    x1 = round(1000 * xs.min() / 192)
+    assert y.digits.reshape(4, 6, 4, 2)[1, 1, 0].tolist() == [x1 // 100, x1 // 10 % 10]
     # the processor shrinks a picture: the cells follow the shrunk picture, boxes stay relative
     small = cell_labels(shapes, masks, (64, 96))
     assert small.colour.shape == (6,) and small.box[small.on_shape][0].tolist() == pytest.approx(red_box.tolist())
     with pytest.raises(ValueError, match="multiple of 32"):
         cell_labels(shapes, masks, (100, 96))
+
+
+def test_box_digits_are_the_hundreds_and_tens_of_the_coordinates_on_the_1000_grid():
+    from train.nano.vision_warmup import box_digits
+
+    digits = box_digits(np.array([[0.48, 0.4014, 0.0, 1.0]]))
+    assert digits.tolist() == [[[4, 8], [4, 0], [0, 0], [9, 9]]]  # 1000 is written as 999's digits: 10 classes
 
 
 def test_a_short_warm_up_teaches_a_tiny_tower_colours_and_leaves_the_language_model_alone(tmp_path):

@@ -80,7 +80,7 @@ class SFT:
     steps: int = 4000
     batch_size: int = 8  # samples per optimiser step, a random mixture of tasks
     micro_batch_size: int = 4  # forward passes of 4 length-sorted samples (gradient accumulation): less padding
-    max_minutes: float | None = 50.0  # stop early on a slow machine, so the whole run stays within 90 minutes
+    max_minutes: float | None = 49.5  # stop early on a slow machine, so the whole run stays within 90 minutes
     learning_rate: float = 1e-3
     warmup: float = 0.03  # fraction of the steps
     weight_decay: float = 0.01

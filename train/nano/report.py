@@ -139,8 +139,9 @@ def write_report(run: "NanoRun") -> str:
           "short prompt templates (`prompt_templates.json`).",
           f"* Vision warm-up (`train/nano/vision_warmup.py`): {steps('vision')} of {r.vision.steps} planned steps "
           f"(time limit {r.vision.max_minutes} min) × {r.vision.batch_size} synthetic pictures of their own seed; "
-          "linear heads on the tower's output learn each image token's shape, colour, that shape's box and the "
-          "token's place, and are then dropped. Held-out, before → after: "
+          "linear heads on the tower's output learn each image token's shape, colour, that shape's box (as four "
+          "numbers and as the hundreds and tens digits the language model writes) and the token's place, and are "
+          "then dropped. Held-out, before → after: "
           + _warmup_scores(info("vision")) + ".",
           f"* Language warm-up (`train/nano/language.py`): {steps('language')} of {r.language.steps} planned steps "
           f"(time limit {r.language.max_minutes} min) × {r.language.batch_size} text-only multiple-choice drills "
@@ -202,8 +203,9 @@ def _drill_scores(info: dict) -> str:
 def _warmup_scores(info: dict) -> str:
     before, after = info.get("before") or {}, info.get("after") or {}
     parts = (("colour accuracy", "colour_acc"), ("shape accuracy", "shape_acc"), ("box error", "box_l1"),
-             ("place error", "place_l1"))
-    return ", ".join(f"{label} {_f(before.get(key))} → {_f(after.get(key))}" for label, key in parts) + \
+             ("place error", "place_l1"), ("box hundreds digits all right", "hundreds_acc"))
+    return ", ".join(f"{label} {_f(before.get(key))} → {_f(after.get(key))}" for label, key in parts
+                     if key in before or key in after) + \
         " (accuracies over the tokens on a shape; errors: mean absolute, as a share of the picture)"
 
 

@@ -12,6 +12,10 @@ Each cell is labelled with the shape that covers most of it (colour, kind, that 
 or with "background", and with the cell's own place.  Linear heads on the tower's output learn these labels
 together with the tower.  A linear head can only read what the features say outright, so the tower learns to
 say it.  The heads are dropped afterwards, and the checkpoint stays a plain Qwen3-VL.
+
+Digits.  The language model writes a box as digit tokens on the 0–1000 grid, so besides the box as four numbers
+the cell also carries each coordinate's hundreds and tens digit as classes ("4" and "8" of 480): features that
+name the digits outright are what the language model's digit tokens can copy.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from train.synthetic.scene import COLOURS, SHAPES
 
 log = logging.getLogger("train.nano")
 
-VERSION = 2  # part of the stage's key: a change here reruns the warm-up
+VERSION = 3  # part of the stage's key: a change here reruns the warm-up
 CELL = 32  # pixels per merged token side: patch 16 × merge 2
 MIN_COVER = 0.1  # a cell belongs to the shape covering most of it, if that shape covers more than this share
 
@@ -43,6 +47,17 @@ class CellLabels:
     @property
     def on_shape(self) -> np.ndarray:
         return self.colour > 0
+
+    @property
+    def digits(self) -> np.ndarray:
+        """int (n, 4, 2): each box coordinate's hundreds and tens digit on the 0–1000 grid (999 at most)."""
+        return box_digits(self.box)
+
+
+def box_digits(box: np.ndarray) -> np.ndarray:
+    """(…, 4) boxes on the 0–1 grid → (…, 4, 2) hundreds and tens digits of the coordinates on the 0–1000 grid."""
+    grid = np.clip(np.rint(np.asarray(box) * 1000), 0, 999).astype(np.int64)
+    return np.stack([grid // 100, grid // 10 % 10], -1)
 
 
 def cell_labels(shapes, masks: list[np.ndarray], resized_hw: tuple[int, int]) -> CellLabels:
@@ -100,7 +115,7 @@ class SceneBatches:
             grids.append(inputs["image_grid_thw"])
             labels.append(cell_labels(shapes, masks, (gh * 16, gw * 16)))
         joined = {f: torch.from_numpy(np.concatenate([getattr(x, f) for x in labels]))
-                  for f in ("colour", "kind", "box", "place")}
+                  for f in ("colour", "kind", "box", "place", "digits")}
         return torch.cat(values), torch.cat(grids), joined
 
 
@@ -108,7 +123,8 @@ def _heads(width: int):
     from torch import nn
 
     return nn.ModuleDict({"colour": nn.Linear(width, len(COLOURS) + 1), "kind": nn.Linear(width, len(SHAPES) + 1),
-                          "box": nn.Linear(width, 4), "place": nn.Linear(width, 2)})
+                          "box": nn.Linear(width, 4), "place": nn.Linear(width, 2),
+                          "digits": nn.Linear(width, 4 * 2 * 10)})
 
 
 def _loss_and_scores(visual, heads, batch):
@@ -119,14 +135,19 @@ def _loss_and_scores(visual, heads, batch):
     on = y["colour"] > 0
     colour, kind = heads["colour"](features), heads["kind"](features)
     box, place = heads["box"](features).sigmoid(), heads["place"](features).sigmoid()
+    digits = heads["digits"](features).view(-1, 4, 2, 10)
     box_err = (box - y["box"].float()).abs()[on]
     place_err = (place - y["place"].float()).abs()
+    digit_loss = F.cross_entropy(digits[on].reshape(-1, 10), y["digits"][on].reshape(-1)) if on.any() else digits.sum() * 0
     loss = (F.cross_entropy(colour, y["colour"]) + F.cross_entropy(kind, y["kind"])
-            + 4 * (box_err.mean() if on.any() else box.sum() * 0) + 4 * place_err.mean())
+            + 4 * (box_err.mean() if on.any() else box.sum() * 0) + 4 * place_err.mean() + digit_loss)
     right = lambda logits, truth: (logits.argmax(1) == truth)[on].float().mean().item() if on.any() else float("nan")
     scores = {"colour_acc": right(colour, y["colour"]), "shape_acc": right(kind, y["kind"]),
               "background_acc": (kind.argmax(1) == 0)[~on].float().mean().item() if (~on).any() else float("nan"),
-              "box_l1": box_err.mean().item() if on.any() else float("nan"), "place_l1": place_err.mean().item()}
+              "box_l1": box_err.mean().item() if on.any() else float("nan"), "place_l1": place_err.mean().item(),
+              # the hundreds digits of the cell's box, all four right
+              "hundreds_acc": (digits[..., 0, :].argmax(-1) == y["digits"][..., 0]).all(-1)[on].float().mean().item()
+              if on.any() else float("nan")}
     return loss, scores
 
 
