@@ -70,7 +70,7 @@ def _time_limit(minutes: float | None):
 
         def on_step_end(self, args, state, control, **kwargs):
             if minutes is not None and _time.perf_counter() - self.t0 > minutes * 60:
-                log.warning("time limit of %.0f min reached after %d of %d steps; stopping", minutes,
+                log.warning("time limit of %g min reached after %d of %d steps; stopping", minutes,
                             state.global_step, state.max_steps)
                 control.should_training_stop = True
 
