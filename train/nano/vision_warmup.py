@@ -55,7 +55,7 @@ class CellLabels:
 
 
 def box_digits(box: np.ndarray) -> np.ndarray:
-    """(…, 4) boxes on the 0–1 grid → (…, 4, 2) hundreds and tens digits of the coordinates on the 0–1000 grid."""
+    """(…, 4) boxes on the 0–1 grid → (…, 4, 2): the coordinates' hundreds and tens digits on the 0–1000 grid."""
     grid = np.clip(np.rint(np.asarray(box) * 1000), 0, 999).astype(np.int64)
     return np.stack([grid // 100, grid // 10 % 10], -1)
 
@@ -138,16 +138,16 @@ def _loss_and_scores(visual, heads, batch):
     digits = heads["digits"](features).view(-1, 4, 2, 10)
     box_err = (box - y["box"].float()).abs()[on]
     place_err = (place - y["place"].float()).abs()
-    digit_loss = F.cross_entropy(digits[on].reshape(-1, 10), y["digits"][on].reshape(-1)) if on.any() else digits.sum() * 0
+    digit_loss = (F.cross_entropy(digits[on].reshape(-1, 10), y["digits"][on].reshape(-1)) if on.any()
+                  else digits.sum() * 0)
     loss = (F.cross_entropy(colour, y["colour"]) + F.cross_entropy(kind, y["kind"])
             + 4 * (box_err.mean() if on.any() else box.sum() * 0) + 4 * place_err.mean() + digit_loss)
+    right_hundreds = (digits[..., 0, :].argmax(-1) == y["digits"][..., 0]).all(-1)  # all four of a cell's box
     right = lambda logits, truth: (logits.argmax(1) == truth)[on].float().mean().item() if on.any() else float("nan")
     scores = {"colour_acc": right(colour, y["colour"]), "shape_acc": right(kind, y["kind"]),
               "background_acc": (kind.argmax(1) == 0)[~on].float().mean().item() if (~on).any() else float("nan"),
               "box_l1": box_err.mean().item() if on.any() else float("nan"), "place_l1": place_err.mean().item(),
-              # the hundreds digits of the cell's box, all four right
-              "hundreds_acc": (digits[..., 0, :].argmax(-1) == y["digits"][..., 0]).all(-1)[on].float().mean().item()
-              if on.any() else float("nan")}
+              "hundreds_acc": right_hundreds[on].float().mean().item() if on.any() else float("nan")}
     return loss, scores
 
 
