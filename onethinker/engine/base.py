@@ -3,8 +3,9 @@
 ``backend.stream(request)`` does all the preparation eagerly (so bad input raises
 :class:`~onethinker.engine.errors.EngineError` at once) and returns a :class:`TextStream`: an
 iterator of text deltas that also records what was actually sent (:class:`Sent`), the finish reason,
-token counts and timings.  ``generate`` drains a stream into a :class:`Completion`; ``cancel`` stops
-every stream of the backend; ``info`` describes the backend.
+token counts and timings.  ``generate`` drains a stream into a :class:`Completion`; ``generate_many``
+answers a list of requests (together, where a backend can batch them); ``cancel`` stops every stream of the
+backend; ``info`` describes the backend.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import threading
 import time
 import weakref
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+if TYPE_CHECKING:
+    from onethinker.engine.errors import EngineError
 
 ProgressFn = Callable[[float, str], None]  # (fraction 0..1, message)
 
@@ -145,6 +149,20 @@ class Backend:
 
     def generate(self, request) -> Completion:
         return self.stream(request).result()
+
+    def generate_many(self, requests, *, batch_size: int = 1) -> "list[Completion | EngineError]":
+        """One result per request, in order: its :class:`Completion`, or the ``EngineError`` it raised (one bad
+        request does not cost the others theirs).  ``batch_size`` is how many requests a backend may decode
+        together; this default answers them one by one, and a backend that can batch overrides it."""
+        from onethinker.engine.errors import EngineError
+
+        out: list[Completion | EngineError] = []
+        for request in requests:
+            try:
+                out.append(self.generate(request))
+            except EngineError as e:
+                out.append(e)
+        return out
 
     def cancel(self) -> None:
         """Stop every stream this backend is running."""

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from onethinker.engine.base import Backend, ProgressFn, Sent, TextStream
+from onethinker.engine.base import Backend, Completion, ProgressFn, Sent, TextStream
 from onethinker.engine.errors import EngineError, InputError, ModelLoadError
 from onethinker.engine.profile import ModelProfile, load_profile
 from onethinker.engine.request import Prepared, Request, SamplingParams, prepare
@@ -322,11 +322,33 @@ def _generate_deltas_impl(model, tokenizer, inputs, gen_kwargs, seed, cancel: th
     yield _Done(streamer.token_ids, errors[0] if errors else None, streamer.first_token_at)
 
 
+def _generate_batch_impl(model, inputs, gen_kwargs, cancel: threading.Event):
+    """``model.generate`` on a padded batch, on the generation thread; the output ids, or the error it raised."""
+    import torch
+    from transformers import StoppingCriteriaList
+
+    result: list[Any] = [None, None]
+
+    def work():
+        with _GENERATE_LOCK:
+            try:
+                if not cancel.is_set():
+                    with torch.inference_mode():
+                        result[0] = model.generate(**inputs, **gen_kwargs, stopping_criteria=StoppingCriteriaList(
+                            [_cancel_criteria(cancel)]))
+            except BaseException as e:  # reported to the caller, never kills the process
+                result[1] = e
+
+    run_on_generation_thread(work).wait()
+    return result[0], result[1]
+
+
 def _gpu_seconds(*args, **kwargs) -> int:
     return GPU_DURATION_S
 
 
 _generate_deltas = gpu(_generate_deltas_impl, duration=_gpu_seconds)
+_generate_batch = gpu(_generate_batch_impl, duration=_gpu_seconds)
 
 
 def _generation_error(e: BaseException) -> EngineError:
@@ -380,6 +402,7 @@ class TransformersBackend(Backend):
         self.progress = progress
         self._factor: int | None = None
         self._profile: ModelProfile | None = None
+        self._batches: set[threading.Event] = set()  # cancel flags of the batches being decoded
 
     @property
     def profile(self) -> ModelProfile:
@@ -402,26 +425,38 @@ class TransformersBackend(Backend):
     # -- encoding ------------------------------------------------------------------------------
     def encode(self, prep: Prepared, processor) -> tuple[Any, str]:
         """Processor inputs (tensors) and the templated text for a prepared request."""
-        try:
-            text = processor.apply_chat_template(prep.messages, tokenize=False, add_generation_prompt=True)
-        except Exception as e:
-            raise InputError(f"the model's chat template cannot render this request ({e})") from None
+        inputs, texts = self.encode_many([prep], processor)
+        return inputs, texts[0]
+
+    def encode_many(self, preps: list[Prepared], processor) -> tuple[Any, list[str]]:
+        """Processor inputs for several prepared requests as one batch (padded on the left, so every row's
+        answer starts at the same column), and each request's templated text."""
+        texts = []
+        for prep in preps:
+            try:
+                texts.append(processor.apply_chat_template(prep.messages, tokenize=False, add_generation_prompt=True))
+            except Exception as e:
+                raise InputError(f"the model's chat template cannot render this request ({e})") from None
         kwargs: dict[str, Any] = {}
-        if prep.images:
-            kwargs["images"] = [im.image for im in prep.images]
-        if prep.videos:
-            kwargs["videos"] = [v.frames for v in prep.videos]
+        images = [im.image for prep in preps for im in prep.images]
+        videos = [v for prep in preps for v in prep.videos]
+        if images:
+            kwargs["images"] = images
+        if videos:
+            kwargs["videos"] = [v.frames for v in videos]
             # Qwen3-VL writes <t seconds> from the original indices; Qwen2.5-VL derives its temporal
             # position step from the same metadata (sampled fps = frames / total * fps)
-            kwargs["video_metadata"] = [v.metadata() for v in prep.videos]
+            kwargs["video_metadata"] = [v.metadata() for v in videos]
             kwargs["do_sample_frames"] = False
             if hasattr(processor, "_calculate_timestamps"):  # Qwen3-VL
                 kwargs["cap_pixels_per_frame"] = False  # frames are already sized; silences a v5 warning
+        if len(preps) > 1:
+            kwargs.update(padding=True, padding_side="left")
         try:
-            inputs = processor(text=[text], return_tensors="pt", do_resize=False, **kwargs)
+            inputs = processor(text=texts, return_tensors="pt", do_resize=False, **kwargs)
         except Exception as e:
             raise InputError(f"the processor rejected the inputs ({type(e).__name__}: {str(e)[:200]})") from None
-        return inputs, text
+        return inputs, texts
 
     def _sent(self, prep: Prepared, chat_text: str | None, prompt_tokens: int | None) -> Sent:
         from dataclasses import asdict
@@ -433,8 +468,8 @@ class TransformersBackend(Backend):
                     prep.describe_media(), asdict(prep.request.sampling), chat_text, prompt_tokens)
 
     # -- the interface -------------------------------------------------------------------------
-    def stream(self, request: Request) -> TextStream:
-        t0 = time.perf_counter()
+    def _prepared(self, request: Request) -> tuple[Prepared, Any, Any]:
+        """The request prepared for the loaded model, the model and its processor."""
         # validate and load the media before paying for a model load; the token size (32 px for
         # Qwen3-VL, 28 for Qwen2/2.5-VL) is guessed from the id until the processor is known
         factor = self._factor or _guess_factor(self.model_id)
@@ -443,6 +478,11 @@ class TransformersBackend(Backend):
         self._factor = _processor_factor(processor)
         if prep.factor != self._factor:
             prep = prepare(self.profile.apply(request, self._factor), factor=self._factor)
+        return prep, model, processor
+
+    def stream(self, request: Request) -> TextStream:
+        t0 = time.perf_counter()
+        prep, model, processor = self._prepared(request)
         inputs, chat_text = self.encode(prep, processor)
         device = getattr(model, "device", None)
         if device is not None:
@@ -480,6 +520,86 @@ class TransformersBackend(Backend):
                 stream.finish_reason = "length" if len(done.token_ids) >= sp.max_new_tokens else "stop"
 
         return self._track(stream._attach(run()))
+
+    def generate_many(self, requests, *, batch_size: int = 1) -> "list[Completion | EngineError]":
+        """Greedy requests decoded ``batch_size`` at a time as one padded batch (on 2 CPU cores the nano model
+        answers 16 pictures about 4× faster so, with the same text); sampled ones, and every request when
+        ``batch_size`` is 1, one by one through :meth:`generate`, since a batch cannot give each its own seed.  Requests are batched
+        with others of the same sampling settings and media kinds, in their order; a request that cannot be
+        prepared gets its error and the rest go on."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch size must be a whole number ≥ 1, got {batch_size!r}")
+        results: list[Completion | EngineError | None] = [None] * len(requests)
+        groups: dict[tuple, list[tuple[int, Prepared]]] = {}
+        model = processor = None
+        for i, request in enumerate(requests):
+            if batch_size == 1 or not request.sampling.greedy:
+                continue
+            try:
+                prep, model, processor = self._prepared(request)
+            except EngineError as e:
+                results[i] = e
+                continue
+            key = (repr(request.sampling), len(prep.images), len(prep.videos))
+            groups.setdefault(key, []).append((i, prep))
+        for members in groups.values():
+            for start in range(0, len(members), batch_size):
+                chunk = members[start:start + batch_size]
+                try:
+                    done = self._decode_batch([p for _, p in chunk], model, processor)
+                except EngineError as e:
+                    done = [e] * len(chunk)
+                for (i, _), result in zip(chunk, done):
+                    results[i] = result
+        for i, request in enumerate(requests):
+            if results[i] is None:
+                try:
+                    results[i] = self.generate(request)
+                except EngineError as e:
+                    results[i] = e
+        return results  # type: ignore[return-value]
+
+    def _decode_batch(self, preps: list[Prepared], model, processor) -> list[Completion]:
+        t0 = time.perf_counter()
+        inputs, texts = self.encode_many(preps, processor)
+        device = getattr(model, "device", None)
+        if device is not None:
+            inputs = inputs.to(device)
+        sp = preps[0].request.sampling  # greedy: no seed to set
+        cancel = threading.Event()
+        self._batches.add(cancel)
+        try:
+            out, error = _generate_batch(model, dict(inputs), generation_kwargs(sp), cancel)
+        finally:
+            self._batches.discard(cancel)
+        if error is not None:
+            raise _generation_error(error)
+        elapsed = time.perf_counter() - t0
+        eos = getattr(model.generation_config, "eos_token_id", None)
+        eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+        width = int(inputs["input_ids"].shape[1])
+        prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
+        completions = []
+        for row, prep, text, n_prompt in zip(out[:, width:].tolist(), preps, texts, prompt_tokens):
+            # a row that ended before the others is filled with padding after its end-of-turn token
+            end = next((k for k, t in enumerate(row) if t in eos_ids), None)
+            ids = row if end is None else row[:end + 1]
+            if end is not None:
+                reason = "stop"
+            elif len(ids) >= sp.max_new_tokens:
+                reason = "length"
+            else:
+                reason = "cancelled" if cancel.is_set() else "stop"
+            sent = self._sent(prep, text, int(n_prompt))
+            sent.extra["batch_size"] = len(preps)
+            completions.append(Completion(processor.tokenizer.decode(ids, skip_special_tokens=True), reason,
+                                          len(ids), int(n_prompt), None, elapsed, sent))
+        return completions
+
+    def cancel(self) -> None:
+        super().cancel()
+        for flag in list(self._batches):
+            flag.set()
 
     def info(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": self.name, "model": self.model_id, "loaded": self.loaded,

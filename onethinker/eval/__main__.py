@@ -79,7 +79,7 @@ def cmd_run(a) -> int:
     bar = _Bar("evaluating")
     try:
         result = run(a.input, out, _backend(a), media_root=a.media_root, batch_size=a.batch_size,
-                     concurrency=a.concurrency, sampling=_sampling(a), templates=templates,
+                     concurrency=a.concurrency, generation_batch=a.generation_batch, sampling=_sampling(a), templates=templates,
                      segmenter=_segmenter(a), limit=a.limit, progress=bar)
     finally:
         bar.close()
@@ -126,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--server-model", help="model name on the server (default: the first it serves)")
     g.add_argument("--api-key", help="server API key (default: $OPENAI_API_KEY)")
     g.add_argument("--concurrency", type=int, default=1, help="requests in flight (default 1; raise it for a server)")
+    g.add_argument("--generation-batch", type=int, default=1,
+                   help="requests the local model decodes together when greedy (default 1; more is faster where "
+                        "memory allows)")
     g.add_argument("--batch-size", type=int, default=64, help="rows per saved batch (default 64)")
     g.add_argument("--limit", type=int, help="only the first N rows")
     g.add_argument("--prompt-templates", help="JSON/YAML prompt-template file (see README)")

@@ -2,8 +2,9 @@
 
 Each batch's rows are checked (task, ground truth, media inside the media root) before any
 generation; rows that fail get their error and score 0 without calling the model.  The rest are
-generated (``concurrency`` requests in flight, which helps an OpenAI-compatible server; the local
-transformers backend runs one at a time anyway), scored, segmented when they are segmentation rows,
+generated (``concurrency`` requests in flight, which helps an OpenAI-compatible server; or
+``generation_batch`` requests decoded together as one padded batch by the local transformers backend,
+which otherwise runs one at a time), scored, segmented when they are segmentation rows,
 and the whole results file is rewritten atomically after the batch.  Rerunning with the same
 ``out`` resumes after the last saved batch; the metrics are recomputed from all rows every time.
 
@@ -94,6 +95,12 @@ def build_request(row: Mapping, spec: RowSpec, media_root: str | os.PathLike, sa
                    templates=templates)
 
 
+def _raise_or_return(answer: "Completion | EngineError") -> Completion:
+    if isinstance(answer, EngineError):
+        raise answer
+    return answer
+
+
 def sent_record(c: Completion) -> dict:
     """What the model saw (frames, times, sizes) and how it ended; file paths are left to the row."""
     media = [{k: v for k, v in m.items() if k != "path"} for m in c.sent.media]
@@ -110,11 +117,16 @@ class Runner:
     """Evaluates rows with one backend.  :func:`run` drives it over files; ``train/`` may use it directly."""
 
     def __init__(self, backend: Any, media_root: str | os.PathLike, *, concurrency: int = 1,
-                 sampling: SamplingParams | None = None, templates: PromptTemplates | None = None,
-                 segmenter: "Segmenter | str | None" = "sam2") -> None:
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a whole number ≥ 1, got {concurrency!r}")
+                 generation_batch: int = 1, sampling: SamplingParams | None = None,
+                 templates: PromptTemplates | None = None, segmenter: "Segmenter | str | None" = "sam2") -> None:
+        for name, value in (("concurrency", concurrency), ("generation batch", generation_batch)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
+        if concurrency > 1 and generation_batch > 1:
+            raise ValueError("choose concurrency (requests in flight, for a server) or a generation batch "
+                             "(requests decoded together by a local model), not both")
         self.backend = backend
+        self.generation_batch = generation_batch
         self.media_root = Path(media_root)
         if not self.media_root.is_dir():
             raise EvalError(f"media root {self.media_root} is not a folder")
@@ -143,7 +155,11 @@ class Runner:
         for j in jobs:
             if j.result is not None and progress:
                 progress()
-        if self.concurrency > 1 and len(pending) > 1:
+        if self.generation_batch > 1 and len(pending) > 1:
+            answers = self.backend.generate_many([j.request for j in pending], batch_size=self.generation_batch)
+            for j, answer in zip(pending, answers):
+                self._finish(j, lambda a=answer: _raise_or_return(a), progress)
+        elif self.concurrency > 1 and len(pending) > 1:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="onethinker-eval") as pool:
                 futures = [(j, pool.submit(self.backend.generate, j.request)) for j in pending]
                 try:
@@ -208,7 +224,7 @@ def _load_saved(out: Path, rows: list[dict], model: str | None) -> list[dict]:
 
 
 def run(input_path: str | os.PathLike, out_path: str | os.PathLike, backend: Any, *,
-        media_root: str | os.PathLike, batch_size: int = 64, concurrency: int = 1,
+        media_root: str | os.PathLike, batch_size: int = 64, concurrency: int = 1, generation_batch: int = 1,
         sampling: SamplingParams | None = None, templates: PromptTemplates | None = None,
         segmenter: "Segmenter | str | None" = "sam2", limit: int | None = None,
         progress: Progress | None = None) -> RunResult:
@@ -225,14 +241,15 @@ def run(input_path: str | os.PathLike, out_path: str | os.PathLike, backend: Any
         raise EvalError(str(e)) from None
     if limit is not None:
         rows = rows[:max(0, int(limit))]
-    runner = Runner(backend, media_root, concurrency=concurrency, sampling=sampling, templates=templates,
-                    segmenter=segmenter)
+    runner = Runner(backend, media_root, concurrency=concurrency, generation_batch=generation_batch,
+                    sampling=sampling, templates=templates, segmenter=segmenter)
     out = Path(out_path)
     model = _backend_model(backend)
     done = list(_load_saved(out, rows, model))
     resumed = len(done)
     meta = {"input_json": os.fspath(input_path), "model_path": model, "batch_size": batch_size,
             "backend": getattr(backend, "name", type(backend).__name__), "concurrency": concurrency,
+            "generation_batch": generation_batch,
             "sampling": asdict(runner.sampling), "media_root": os.fspath(media_root),
             "segmenter": runner.segmenter_name(), "runner": "onethinker.eval"}
     total = max(len(rows), len(done))

@@ -8,6 +8,7 @@ import pytest
 
 from onethinker.engine import OpenAIBackend, SamplingParams
 from onethinker.eval import EvalError, compute_metrics, read_rows, run
+from onethinker.eval.runner import Runner
 from tests.engine.fake_openai_server import FakeOpenAIServer
 from tests.eval.conftest import EXAMPLES
 from tests.eval.helpers import R, InterruptAfter, ScriptedBackend, row
@@ -222,3 +223,47 @@ def test_empty_input_and_a_finished_run(media_root, tmp_path):
     assert again.resumed == 1 and again.generated == 0 and again.results == first.results
     with pytest.raises(EvalError, match="not a folder"):
         run(inp, tmp_path / "x.json", ScriptedBackend({}), media_root=tmp_path / "nope")
+
+
+def test_a_generation_batch_gives_the_same_results_as_one_at_a_time(tiny_run, tiny_model_dir):
+    """Rows decoded together (left-padded batches, images and videos in their own groups) get the answers, sent
+    records and scores that the one-by-one run got; only the batch size in ``sent.extra`` tells them apart."""
+    from onethinker.engine import TransformersBackend
+
+    d, inp, rows, res = tiny_run
+    batched = run(inp, d / "batched.json", TransformersBackend(tiny_model_dir), media_root=d / "media",
+                  batch_size=8, generation_batch=4, sampling=FAST, segmenter=None)
+    assert batched.meta["generation_batch"] == 4 and batched.generated == res.generated
+    for one, many in zip(res.results, batched.results):
+        assert many["output"] == one["output"] and many["accuracy"] == one["accuracy"], one["problem_id"]
+        if one["sent"] is not None:
+            assert many["sent"]["media"] == one["sent"]["media"]
+            assert many["sent"]["prompt_tokens"] == one["sent"]["prompt_tokens"]
+            assert many["sent"]["completion_tokens"] == one["sent"]["completion_tokens"]
+    assert batched.metrics == res.metrics
+
+
+def test_generation_batch_and_concurrency_are_checked(media_root):
+    backend = ScriptedBackend({})
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="generation batch must be a whole number"):
+            Runner(backend, media_root, generation_batch=bad)
+    with pytest.raises(ValueError, match="not both"):
+        Runner(backend, media_root, generation_batch=4, concurrency=4)
+
+
+def test_a_backend_without_batching_answers_a_generation_batch_one_by_one(media_root):
+    """The base backend's ``generate_many`` answers in order and gives a request that fails its own error."""
+    from onethinker.engine import EngineError, Request
+
+    backend = ScriptedBackend({"first?": R("A"), "third?": R("B")})
+    asks = [Request(q, "multiple choice", options=["A. x", "B. y"], image=str(media_root / name))
+            for q, name in (("first?", "shapes.png"), ("second?", "no-such-file.png"), ("third?", "shapes.png"))]
+    first, second, third = backend.generate_many(asks, batch_size=8)
+    assert first.text == R("A") and third.text == R("B")
+    assert isinstance(second, EngineError) and "no-such-file.png" in str(second)
+    rows = [row("multiple choice", "A", problem="first?", options=["A. x", "B. y"]),
+            row("multiple choice", "A", problem="third?", options=["A. x", "B. y"])]
+    scored = Runner(backend, media_root, generation_batch=8, segmenter=None).evaluate(rows)
+    assert [r["accuracy"] for r in scored] == [1.0, 0.0]
+    assert backend.calls == ["first?", "second?", "third?", "first?", "third?"]

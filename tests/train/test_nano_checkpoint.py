@@ -60,3 +60,35 @@ def test_answers_are_well_formed_and_parse_for_every_task(samples):
         assert s.format == 1.0 and answer.error is None and answer.payload is not None, (row["problem_id"], c.text)
         tasks.add(row["task"])
     assert len(tasks) == 9  # every catalogue task the synthetic data covers
+
+
+def test_batched_answers_are_the_answers_one_at_a_time(samples):
+    """``generate_many`` decodes greedy requests as left-padded batches: every answer, finish reason and token
+    count is the one ``generate`` gives alone; a request that cannot be prepared gets its own error, and a
+    sampled one (its own seed) is answered alone, in its place."""
+    from onethinker.engine import EngineError, Request, SamplingParams, TransformersBackend
+
+    folder, rows = samples
+    greedy = SamplingParams(max_new_tokens=320)
+    asks = []
+    for row in rows:
+        media = folder / row["path"]
+        kw = {"image": str(media)} if row["data_type"] == "image" else {"video": str(media)}
+        asks.append(Request(row["problem"], row["task"], options=row["options"] or None, sampling=greedy, **kw))
+    asks.insert(3, Request("Find the red circle.", "spatial grounding", image=str(folder / "missing.png"),
+                           sampling=greedy))
+    asks.insert(5, Request(asks[0].question, asks[0].task, options=asks[0].options, image=asks[0].image,
+                           video=asks[0].video, sampling=SamplingParams(max_new_tokens=64, temperature=1.0, seed=3)))
+    backend = TransformersBackend(str(NANO))
+    many = backend.generate_many(asks, batch_size=8)
+    assert isinstance(many[3], EngineError) and "missing.png" in str(many[3])
+    sampled = backend.generate(asks[5])
+    assert many[5].text == sampled.text and "batch_size" not in many[5].sent.extra
+    for i, ask in enumerate(asks):
+        if i in (3, 5):
+            continue
+        alone, together = backend.generate(ask), many[i]
+        assert together.text == alone.text, (i, ask.question)
+        assert (together.finish_reason, together.completion_tokens, together.prompt_tokens) == \
+            (alone.finish_reason, alone.completion_tokens, alone.prompt_tokens)
+        assert together.sent.media == alone.sent.media and together.sent.extra["batch_size"] > 1
