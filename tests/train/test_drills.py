@@ -32,7 +32,7 @@ def test_a_drill_is_the_image_question_with_its_scene_written_first():
         scene = scene_line.removeprefix("Scene: ")
         if question.startswith("What colour is the"):
             kind = question.removeprefix("What colour is the ").rstrip("?")
-            assert value in COLOURS and f"{kind} that is {value}" in scene
+            assert value in COLOURS and f"{value} {kind}" in scene
         elif question.startswith("Which shape is"):
             colour = question.removeprefix("Which shape is ").rstrip("?")
             assert value in SHAPES and f"{colour} {value}" in scene

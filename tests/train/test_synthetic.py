@@ -84,9 +84,11 @@ def test_multiple_choice_reasoning_reads_the_options_in_order_up_to_the_answer(n
         # every option from A to the answer, with its own value, and none after it
         assert read.group(1).split(", ") == [values[0]] + [f"option {'ABCD'[i]} is {v}" for i, v in
                                                            enumerate(values[1:"ABCD".index(letter) + 1], 1)]
-        if s.question.startswith("What colour is the"):  # the colour follows the shape's name, forwards
+        if s.question.startswith("What colour is the"):  # the scene colour first, then the asked shape's colour
             kind = s.question.removeprefix("What colour is the ").rstrip("?")
-            assert f"The {kind} asked about is the {kind} that is {values['ABCD'.index(letter)]}." in s.think
+            colour = values['ABCD'.index(letter)]
+            assert f"The {kind} asked about is the {colour} {kind}." in s.think
+            assert re.match(rf"The image shows (.*(, | and ))?a {colour} {kind}\b", s.think), s.think
 
 
 def test_spatial_reasoning_lists_each_shape_left_to_right_with_its_box_then_the_answer_box():
