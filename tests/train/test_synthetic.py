@@ -93,7 +93,7 @@ def test_multiple_choice_reasoning_reads_the_options_in_order_up_to_the_answer(n
 
 def test_spatial_reasoning_lists_each_shape_left_to_right_with_its_box_then_the_answer_box():
     for _, s in make_samples(30, seed=8, mix={"spatial": 1.0}):
-        listed = re.fullmatch(r"The image shows (.*)\. The (\w+ \w+) is at (\[[0-9, ]+\])\.", s.think)
+        listed = re.fullmatch(r"The image shows (.*)\. The one asked about is the (\w+ \w+) at (\[[0-9, ]+\])\.", s.think)
         assert listed, s.think
         items = re.findall(r"a (\w+ \w+) at (\[[0-9, ]+\])", listed.group(1))
         boxes = [json.loads(b) for _, b in items]

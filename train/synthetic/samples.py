@@ -225,7 +225,7 @@ def numerical_image(rng: np.random.Generator) -> Sample:
 
 def spatial_grounding_image(rng: np.random.Generator) -> Sample:
     """Spatial grounding ("Find the red circle."): the reasoning lists every shape from left to right with its
-    box, then repeats the asked one's box.  Naming a shape and writing its box next, while that shape is in view,
+    box, then repeats the asked one with its box.  Naming a shape and writing its box next, while that shape is in view,
     then copying text, is what a 5 M model learns; finding the asked shape among several and writing its box
     straight away was not (600 steps of spatial SFT: mean IoU 0.27 this way, 0.19 with a region word instead)."""
     w, h, bg, shapes, picture, masks = _image_scene(rng, int(rng.integers(1, 4)))
@@ -234,7 +234,11 @@ def spatial_grounding_image(rng: np.random.Generator) -> Sample:
     boxes = [[int(v) for v in b] for b in grid]
     order = sorted(range(len(shapes)), key=lambda k: (boxes[k][0], k))  # left to right
     listed = _listing([f"{shapes[k].name} at {boxes[k]}" for k in order])
-    think = f"The image shows {listed}. The {shapes[i].name} is at {boxes[i]}."
+    # the asked shape's box follows the same words as in the listing ("… the red circle at [", not "the red
+    # circle is at ["), so copying it is matching the listing's words: 1,200 spatial-only SFT steps copied the
+    # asked shape's listed box in 25 of 59 pictures of two or three shapes this way, 9 of 59 with "is at"
+    # (mean IoU 0.33 against 0.30)
+    think = f"The image shows {listed}. The one asked about is the {shapes[i].name} at {boxes[i]}."
     return Sample("spatial grounding", "image", f"Find the {shapes[i].name}.", think, BoxAnswer(grid[i]),
                   image=picture)
 

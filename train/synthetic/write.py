@@ -31,8 +31,9 @@ from onethinker.tasks import DEFAULT_TEMPLATES, PromptTemplates, build_prompt, g
 from train.synthetic.samples import GENERATORS, Sample
 
 # 2: larger shapes when there are few of them; 3: multiple choice reads its options in order; 4: spatial grounding
-# lists every shape with its box
-GENERATOR_VERSION = 4
+# lists every shape with its box; 5: colour questions list the scene colour first, and spatial grounding repeats the
+# asked shape in the listing's words ("The one asked about is the red circle at [...]")
+GENERATOR_VERSION = 5
 SPLITS = ("train", "validation", "test")
 MARKER = {"image": "<image>", "video": "<video>"}
 # Default mix: every task, the harder grounding kinds a little more often.
