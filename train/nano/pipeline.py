@@ -352,7 +352,7 @@ class NanoRun:
             result = run(rows or split_dir / "eval.json", partial, TransformersBackend(str(model)),
                          media_root=split_dir, segmenter=ColourSegmenter(),
                          sampling=SamplingParams(max_new_tokens=self.recipe.eval_max_new_tokens),
-                         batch_size=32, progress=progress)
+                         batch_size=32, generation_batch=self.recipe.eval_generation_batch, progress=progress)
         finally:
             bar.close()
             unload_model()

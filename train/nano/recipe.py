@@ -80,7 +80,9 @@ class SFT:
     steps: int = 4000
     batch_size: int = 8  # samples per optimiser step, a random mixture of tasks
     micro_batch_size: int = 4  # forward passes of 4 length-sorted samples (gradient accumulation): less padding
-    max_minutes: float | None = 49.5  # stop early on a slow machine, so the whole run stays within 90 minutes
+    # stop early on a slow machine, so the whole run stays within 90 minutes (57.5 since the evaluations decode
+    # in batches: they took about 10 of the sixth run's 88 minutes less when measured on its models)
+    max_minutes: float | None = 57.5
     learning_rate: float = 1e-3
     warmup: float = 0.03  # fraction of the steps
     weight_decay: float = 0.01
@@ -136,6 +138,9 @@ class Recipe:
     grpo: GRPO = GRPO()
     loop: Loop = Loop()
     eval_max_new_tokens: int = 288  # the longest answer (8 tracking boxes and reasoning) is about 240 tokens
+    # requests the evaluation decodes together (the engine's generate_many): on 2 cores, 24 test rows took 3.8 s
+    # in batches of 16 against 9.8 s one by one, with the same answers; the time saved goes to SFT
+    eval_generation_batch: int = 16
     segmenter: str = "colour-region"  # what turns segmentation answers into masks (see train.nano.segmenter)
     extra: dict = field(default_factory=dict)
 
