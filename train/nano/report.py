@@ -159,7 +159,8 @@ def write_report(run: "NanoRun") -> str:
           f"{r.grpo.prompts_per_step} prompts × {r.grpo.num_generations} rollouts (temperature {r.grpo.temperature:g}, "
           f"≤ {r.grpo.max_completion_length} tokens), lr {r.grpo.learning_rate:g}, no KL, OneThinker reward; "
           "EMA-GRPO (`advantage_estimator: ema_grpo`) vs plain GRPO (`grpo`).",
-          f"* Evaluation: greedy, ≤ {r.eval_max_new_tokens} new tokens, through the engine's `TransformersBackend`. "
+          f"* Evaluation: greedy, ≤ {r.eval_max_new_tokens} new tokens, through the engine's `TransformersBackend` "
+          f"({r.eval_generation_batch} requests decoded together, `generate_many`). "
           "Segmentation masks come from the **colour-region segmenter** (`train/nano/segmenter.py`) prompted with "
           "the model's box and points, in place of SAM2 (no SAM weights offline); prompted with the test split's "
           f"ground-truth answers it scores mask IoU {_f(ceiling.get('segmentation-image'))} on images and J&F "
