@@ -375,6 +375,20 @@ def generation_kwargs(sp: SamplingParams, generation_config=None) -> dict:
     return kw
 
 
+def _eos_ids(model) -> set:
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    return set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+
+
+def _finish_reason(token_ids: list, eos_ids: set, max_new_tokens: int, cancelled: bool) -> str:
+    """``stop`` (ended on an end-of-turn token, or stopped without a cap), ``length`` or ``cancelled``."""
+    if token_ids and token_ids[-1] in eos_ids:
+        return "stop"
+    if len(token_ids) >= max_new_tokens:
+        return "length"
+    return "cancelled" if cancelled else "stop"
+
+
 def _guess_factor(model_id: str) -> int:
     from onethinker.coords import CoordSystem, coord_system_for_model
 
@@ -491,8 +505,7 @@ class TransformersBackend(Backend):
         stream = TextStream(self._sent(prep, chat_text, int(inputs["input_ids"].shape[1])), t0)
         stream.sent.extra["first_token_s"] = None
         gen_kwargs = generation_kwargs(sp)
-        eos = getattr(model.generation_config, "eos_token_id", None)
-        eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+        eos_ids = _eos_ids(model)
 
         def run():
             done = None
@@ -511,13 +524,7 @@ class TransformersBackend(Backend):
             if done.error is not None:
                 stream.finish_reason = "error"
                 raise _generation_error(done.error)
-            if stream.cancelled and (not done.token_ids or done.token_ids[-1] not in eos_ids) \
-                    and len(done.token_ids) < sp.max_new_tokens:
-                stream.finish_reason = "cancelled"
-            elif done.token_ids and done.token_ids[-1] in eos_ids:
-                stream.finish_reason = "stop"
-            else:
-                stream.finish_reason = "length" if len(done.token_ids) >= sp.max_new_tokens else "stop"
+            stream.finish_reason = _finish_reason(done.token_ids, eos_ids, sp.max_new_tokens, stream.cancelled)
 
         return self._track(stream._attach(run()))
 
@@ -575,8 +582,7 @@ class TransformersBackend(Backend):
         if error is not None:
             raise _generation_error(error)
         elapsed = time.perf_counter() - t0
-        eos = getattr(model.generation_config, "eos_token_id", None)
-        eos_ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+        eos_ids = _eos_ids(model)
         width = int(inputs["input_ids"].shape[1])
         prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
         completions = []
@@ -584,12 +590,7 @@ class TransformersBackend(Backend):
             # a row that ended before the others is filled with padding after its end-of-turn token
             end = next((k for k, t in enumerate(row) if t in eos_ids), None)
             ids = row if end is None else row[:end + 1]
-            if end is not None:
-                reason = "stop"
-            elif len(ids) >= sp.max_new_tokens:
-                reason = "length"
-            else:
-                reason = "cancelled" if cancel.is_set() else "stop"
+            reason = _finish_reason(ids, eos_ids, sp.max_new_tokens, cancel.is_set())
             sent = self._sent(prep, text, int(n_prompt))
             sent.extra["batch_size"] = len(preps)
             completions.append(Completion(processor.tokenizer.decode(ids, skip_special_tokens=True), reason,

@@ -79,8 +79,8 @@ def cmd_run(a) -> int:
     bar = _Bar("evaluating")
     try:
         result = run(a.input, out, _backend(a), media_root=a.media_root, batch_size=a.batch_size,
-                     concurrency=a.concurrency, generation_batch=a.generation_batch, sampling=_sampling(a), templates=templates,
-                     segmenter=_segmenter(a), limit=a.limit, progress=bar)
+                     concurrency=a.concurrency, generation_batch=a.generation_batch, sampling=_sampling(a),
+                     templates=templates, segmenter=_segmenter(a), limit=a.limit, progress=bar)
     finally:
         bar.close()
     if result.resumed:
