@@ -12,10 +12,8 @@ from dataclasses import asdict, dataclass, field, replace
 from train.nano.build import NanoConfig
 
 
-# spatial 4.5 and temporal 1.2 since the seventh run (4.0 and 1.5), which missed spatial IoU 0.5 by 0.01 and met
-# temporal tIoU 0.5 by 0.13
-NANO_MIX = {"mc-image": 3.0, "mc-video": 0.75, "count-image": 0.75, "count-video": 0.3, "spatial": 4.5,
-            "temporal": 1.2, "spatio-temporal": 0.4, "tracking": 0.4, "seg-image": 0.6, "seg-video": 0.3,
+NANO_MIX = {"mc-image": 3.0, "mc-video": 0.75, "count-image": 0.75, "count-video": 0.3, "spatial": 4.0,
+            "temporal": 1.5, "spatio-temporal": 0.4, "tracking": 0.4, "seg-image": 0.6, "seg-video": 0.3,
             "caption": 0.3}
 
 
@@ -74,17 +72,17 @@ class Language:
 
 @dataclass(frozen=True)
 class SFT:
-    """Cost on 2 cores: a step of 8 samples (two length-sorted micro-batches of 4) took 0.77 s on this mix in the
-    eighth full run (0.84 s on the seventh's, with more video); 4,600 steps are planned for about 59 minutes, the
-    rest of the 90 minutes after the other stages, and ``max_minutes`` caps a slower machine."""
+    """Cost on 2 cores: a step of 8 samples (two length-sorted micro-batches of 4) took 0.76 s on this mix in the
+    fourth full run (4,408 steps in 56 min); 4,000 steps are planned for about 50 minutes, the rest of the
+    90 minutes after the other stages (the language warm-up took 7 of SFT's 56), and ``max_minutes`` caps a
+    slower machine."""
 
-    steps: int = 4600
+    steps: int = 4000
     batch_size: int = 8  # samples per optimiser step, a random mixture of tasks
     micro_batch_size: int = 4  # forward passes of 4 length-sorted samples (gradient accumulation): less padding
     # stop early on a slow machine, so the whole run stays within 90 minutes (57.5 since the evaluations decode
-    # in batches: they took about 10 of the sixth run's 88 minutes less when measured on its models; 59.5 since the
-    # eighth run's first 770 steps took 0.77 s each on this mix: 4,600 steps in about 59 minutes)
-    max_minutes: float | None = 59.5
+    # in batches: they took about 10 of the sixth run's 88 minutes less when measured on its models)
+    max_minutes: float | None = 57.5
     learning_rate: float = 1e-3
     warmup: float = 0.03  # fraction of the steps
     weight_decay: float = 0.01
