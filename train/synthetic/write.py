@@ -32,8 +32,10 @@ from train.synthetic.samples import GENERATORS, Sample
 
 # 2: larger shapes when there are few of them; 3: multiple choice reads its options in order; 4: spatial grounding
 # lists every shape with its box; 5: colour questions list the scene colour first, and spatial grounding repeats the
-# asked shape in the listing's words ("The one asked about is the red circle at [...]")
-GENERATOR_VERSION = 5
+# asked shape in the listing's words ("The one asked about is the red circle at [...]"); 6: spatial grounding marks
+# the asked shape in the listing ("a red circle asked about at [...]") and repeats its box ("The one asked about at
+# [...]")
+GENERATOR_VERSION = 6
 SPLITS = ("train", "validation", "test")
 MARKER = {"image": "<image>", "video": "<video>"}
 # Default mix: every task, the harder grounding kinds a little more often.
