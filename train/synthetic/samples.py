@@ -237,8 +237,8 @@ def spatial_grounding_image(rng: np.random.Generator) -> Sample:
     # then repeated after the same words ("The one asked about at [...]"), so that the repeat is a copy keyed on
     # words that occur once.  Marking is a comparison with the question while the shape is named; version 5
     # matched the shape's name against the listing afterwards ("The one asked about is the red circle at [...]").
-    # 1,200 spatial-only SFT steps from the language warm-up, 108 test pictures, two data seeds: mean IoU 0.43
-    # and 0.52 against 0.36 and 0.44; three-shape pictures 0.26 and 0.38 against 0.17 and 0.19
+    # 1,200 spatial-only SFT steps from the language warm-up, 108 test pictures, three data seeds: mean IoU 0.43,
+    # 0.52 and 0.51 against 0.36, 0.44 and 0.37; three-shape pictures 0.26, 0.38 and 0.38 against 0.17, 0.19, 0.14
     listed = _listing([f"{shapes[k].name}{' asked about' if k == i else ''} at {boxes[k]}" for k in order])
     think = f"The image shows {listed}. The one asked about at {boxes[i]}."
     return Sample("spatial grounding", "image", f"Find the {shapes[i].name}.", think, BoxAnswer(grid[i]),
