@@ -95,15 +95,15 @@ def test_spatial_reasoning_lists_each_shape_left_to_right_with_its_box_marks_the
     for _, s in make_samples(30, seed=8, mix={"spatial": 1.0}):
         listed = re.fullmatch(r"The image shows (.*)\. The one asked about at (\[[0-9, ]+\])\.", s.think)
         assert listed, s.think
-        items = re.findall(r"a (\w+ \w+)( asked about)? at (\[[0-9, ]+\])", listed.group(1))
-        assert len(items) == listed.group(1).count(" at [")  # every entry read
-        boxes = [json.loads(b) for _, _, b in items]
+        entries = re.findall(r"a (\w+ \w+)( asked about)? at (\[[0-9, ]+\])", listed.group(1))
+        assert len(entries) == listed.group(1).count(" at [")  # every entry read
+        items = [(name, box) for name, _, box in entries]
+        boxes = [json.loads(b) for _, b in items]
         assert [x1 for x1, *_ in boxes] == sorted(x1 for x1, *_ in boxes)  # left to right
-        asked = [(name, box) for name, mark, box in items if mark]
+        asked = [(name, box) for name, mark, box in entries if mark]
         assert len(asked) == 1 and s.question == f"Find the {asked[0][0]}."  # exactly the asked shape is marked
         assert asked[0][1] == listed.group(2)  # the repeat is the marked entry's box
         assert json.loads(listed.group(2)) == [int(v) for v in s.answer.box]  # the answer repeats the listed box
-        items = [(name, box) for name, _, box in items]
         h, w = s.image.shape[:2]
         for name, box in items:  # every listed box is that shape's own: inside it, mostly the shape's colour
             x1, y1, x2, y2 = (round(v) for v in CoordAdapter(w, h).box_to_pixels(json.loads(box)).value)
