@@ -205,6 +205,7 @@ class NanoRun:
 
     def warm_up_vision(self) -> dict:
         """The untrained model with its vision tower trained on dense scene labels (the start of SFT)."""
+        import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         from train.nano.vision_warmup import warm_up_vision
@@ -214,6 +215,8 @@ class NanoRun:
         tmp = _fresh(self.out / "vision.tmp")
         shutil.copytree(self.model_dir["untrained"], tmp)
         model = AutoModelForImageTextToText.from_pretrained(tmp, dtype="float32")
+        if torch.cuda.is_available():  # python -m train.nano --cpu hides the GPU
+            model.to("cuda")
         processor = AutoProcessor.from_pretrained(tmp)
         bar = _bar(v.steps, "vision warm-up")
         try:

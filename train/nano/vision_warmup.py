@@ -127,6 +127,12 @@ def _heads(width: int):
                           "digits": nn.Linear(width, 4 * 2 * 10)})
 
 
+def _to(batch, device):
+    """A :class:`SceneBatches` batch on ``device``."""
+    values, grids, labels = batch
+    return values.to(device), grids.to(device), {k: v.to(device) for k, v in labels.items()}
+
+
 def _loss_and_scores(visual, heads, batch):
     import torch.nn.functional as F
 
@@ -159,12 +165,13 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
     import torch
 
     visual = model.model.visual
+    device = next(visual.parameters()).device  # where the caller put the model (a GPU when there is one)
     seeds = np.random.SeedSequence([seed, 0x5EE]).spawn(3)
     make = lambda s: SceneBatches(image_processor, int(s.generate_state(1)[0]), min_pixels=min_pixels,
                                   max_pixels=max_pixels)
     torch.manual_seed(int(seeds[2].generate_state(1)[0]))
-    heads = _heads(model.config.text_config.hidden_size)
-    train, check = make(seeds[0]), make(seeds[1])(held_out)
+    heads = _heads(model.config.text_config.hidden_size).to(device)
+    train, check = make(seeds[0]), _to(make(seeds[1])(held_out), device)
 
     def measure() -> dict:
         """Scores on the held-out pictures; leaves the tower in training mode."""
@@ -183,7 +190,7 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda i: min(1.0, (i + 1) / warm))
     t0, step = time.perf_counter(), 0
     while step < steps:
-        loss, scores = _loss_and_scores(visual, heads, train(batch_size))
+        loss, scores = _loss_and_scores(visual, heads, _to(train(batch_size), device))
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
