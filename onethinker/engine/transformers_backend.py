@@ -1,12 +1,13 @@
 """Local inference with transformers: one model per process, streamed from one long-lived worker thread.
 
 ``AutoModelForImageTextToText`` + ``AutoProcessor.from_pretrained(model_id_or_path)`` (default
-``OneThink/OneThinker-8B``), loaded lazily on first use with ``device_map="auto"``, on a GPU in the checkpoint's own dtype
-(bf16 when it names none) and in fp32 on CPU, optionally 4/8-bit when bitsandbytes is installed.  Vision inputs are prepared as the
-official inference does (see :mod:`onethinker.engine.request`) and handed to the processor with
-``do_resize=False`` and, for videos, ``VideoMetadata`` with the original frame indices and
-``do_sample_frames=False``.  Generation runs under a process-wide lock, so two requests never run
-on the model at once; a stop request ends it at the next token through a ``StoppingCriteria``.
+``OneThink/OneThinker-8B``), loaded lazily on first use with ``device_map="auto"``, in the checkpoint's
+own dtype on GPU (bf16 when it names none) and fp32 on CPU, optionally 4/8-bit when bitsandbytes is
+installed.  Vision inputs are prepared as the official inference does (see
+:mod:`onethinker.engine.request`) and handed to the processor with ``do_resize=False`` and, for
+videos, ``VideoMetadata`` with the original frame indices and ``do_sample_frames=False``.  Generation
+runs under a process-wide lock, so two requests never run on the model at once; a stop request ends
+it at the next token through a ``StoppingCriteria``.
 """
 
 from __future__ import annotations

@@ -182,6 +182,7 @@ def warm_up_vision(model, image_processor, *, steps: int, batch_size: int, learn
         return {k: round(v, 4) for k, v in scores.items()}
 
     before = measure()
+    log.info("vision warm-up on %s: %d steps of %d pictures", device, steps, batch_size)
     optimiser = torch.optim.AdamW(list(visual.parameters()) + list(heads.parameters()), lr=learning_rate,
                                   weight_decay=0.01)
     # a short linear warm-up, then a constant rate: shape recognition arrives late (held-out shape accuracy 0.44 at
