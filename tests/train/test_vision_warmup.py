@@ -97,3 +97,26 @@ def test_the_warm_up_is_repeatable_from_its_seed(tmp_path):
     first = run(0)
     assert run(0) == first  # the same pictures, heads and steps
     assert run(1)["before"] != first["before"]
+
+
+def test_on_a_gpu_the_warm_up_trains_there_and_starts_where_the_cpu_does(tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from train.nano.build import build_nano
+    from train.nano.recipe import QUICK
+    from train.nano.vision_warmup import warm_up_vision
+
+    folder = build_nano(tmp_path / "m", ["a red circle", "0 1 2 3"], QUICK.model)
+    proc = AutoProcessor.from_pretrained(folder)
+    results = {}
+    for device in ("cpu", "cuda"):
+        model = AutoModelForImageTextToText.from_pretrained(folder).to(device)
+        results[device] = warm_up_vision(model, proc.image_processor, steps=3, batch_size=2, learning_rate=1e-2,
+                                         seed=0, min_pixels=4 * 1024, max_pixels=16 * 1024, held_out=6)
+        assert next(model.model.visual.parameters()).device.type == device
+    assert results["cuda"]["steps"] == 3
+    assert results["cuda"]["before"] == pytest.approx(results["cpu"]["before"], abs=0.02, nan_ok=True)
