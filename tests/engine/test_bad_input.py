@@ -129,8 +129,13 @@ def test_folder_without_config(tmp_path, image_path):
         TransformersBackend(str(tmp_path / "weights")).load()
 
 
-def test_hub_unreachable_offline(image_path, monkeypatch, tmp_path):
+@pytest.mark.parametrize("gpu", [False, True], ids=["cpu", "gpu-visible"])
+def test_hub_unreachable_offline(gpu, image_path, monkeypatch, tmp_path):
     import huggingface_hub.constants
+    import torch
+
+    # with a GPU, dtype "auto" reads the checkpoint's config first: that read is offline and explained too
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import: never the network
