@@ -91,7 +91,41 @@ def load_model(args: ModelDataArguments, bf16: bool):
     except (OSError, ValueError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
         raise TrainError(f"cannot load model {name}: {first}") from None
+    patch_embeddings_as_matmul(model)
     return model, processor
+
+
+def patch_embeddings_as_matmul(model) -> int:
+    """Run the vision tower's patch embedding as the matrix product it is; returns how many modules changed.
+
+    Qwen-VL towers embed patches with a ``Conv3d`` whose kernel is its stride, over input that is already one
+    flattened patch per row, so each output is one patch times the flattened kernel.  Torch's CPU convolution
+    is slow at this (about 10 % of a nano SFT step's forward and backward, measured); ``F.linear`` on the
+    same weights gives the same outputs (to float rounding) and gradients.  Only ``forward`` changes: the
+    parameters, the state dict and the saved checkpoint stay the convolution's.
+    """
+    import types
+
+    from torch import nn
+
+    changed = 0
+    for module in model.modules():
+        conv = getattr(module, "proj", None)
+        one_output_per_patch = (isinstance(conv, nn.Conv3d) and conv.kernel_size == conv.stride
+                                and not any(conv.padding) and conv.groups == 1 and set(conv.dilation) == {1})
+        if one_output_per_patch and isinstance(getattr(module, "embed_dim", None), int):
+            module.forward = types.MethodType(_patch_embedding_matmul, module)
+            changed += 1
+    return changed
+
+
+def _patch_embedding_matmul(self, hidden_states):
+    import torch.nn.functional as F
+
+    weight = self.proj.weight
+    patches = hidden_states.to(weight.dtype).reshape(-1, weight[0].numel())
+    out = F.linear(patches, weight.reshape(weight.shape[0], -1), self.proj.bias)
+    return out.view(-1, self.embed_dim)
 
 
 def part_of(name: str) -> str:

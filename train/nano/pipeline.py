@@ -208,6 +208,7 @@ class NanoRun:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
+        from train.model import patch_embeddings_as_matmul
         from train.nano.vision_warmup import warm_up_vision
 
         r = self.recipe
@@ -215,6 +216,7 @@ class NanoRun:
         tmp = _fresh(self.out / "vision.tmp")
         shutil.copytree(self.model_dir["untrained"], tmp)
         model = AutoModelForImageTextToText.from_pretrained(tmp, dtype="float32")
+        patch_embeddings_as_matmul(model)  # as every training stage does (train.model.load_model)
         if torch.cuda.is_available():  # python -m train.nano --cpu hides the GPU
             model.to("cuda")
         processor = AutoProcessor.from_pretrained(tmp)
