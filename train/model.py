@@ -1,4 +1,5 @@
 """What SFT and DPO share around the trainer: the arguments for model and media, loading, freezing, LoRA, saving.
+Loading runs the vision patch embedding as a matmul (:func:`patch_embeddings_as_matmul`), a faster step on CPU.
 
 Any ``AutoModelForImageTextToText`` loads (Qwen3-VL first).  Freezing follows the official SFT (LLaMA-Factory
 ``freeze_vision_tower`` / ``freeze_multi_modal_projector``), by parameter name so it works across model
