@@ -155,18 +155,25 @@ def unload_model() -> None:
 def load_model(model: str = DEFAULT_MODEL_ID, *, dtype: Any = "auto", device_map: Any = "auto",
                quantization: str | None = None, revision: str | None = None,
                progress: ProgressFn | None = None) -> tuple[Any, Any]:
-    """(model, processor), loaded once per process; loading another model replaces the previous one."""
+    """(model, processor), loaded once per process; loading another model replaces the previous one.
+
+    Two requests that resolve to the same weights share them: ``dtype="auto"`` on a CPU is ``"float32"``, on a GPU
+    the checkpoint's own dtype, so asking for one after the other loads nothing again."""
     location = _check_model_location(model)
     requested = _requested_dtype(dtype)
     key = (location, str(requested), str(device_map), quantization, revision)
     report = progress or (lambda f, m: None)
     with _LOAD_LOCK:
-        if _SHARED.get("key") == key:
+        if key in _SHARED.get("keys", ()):  # asked for before: no config to read again
             return _SHARED["model"], _SHARED["processor"]
         try:  # fail before dropping the current model
             torch_dtype = _resolve_dtype(requested, lambda: _saved_dtype(location, revision))
         except Exception as e:  # the config cannot be read: the same reasons as the weights
             raise _load_failure(model, e) from None
+        loaded_as = (location, str(torch_dtype), str(device_map), quantization, revision)
+        if _SHARED.get("loaded_as") == loaded_as:  # the loaded weights, asked for by another name
+            _SHARED["keys"].add(key)
+            return _SHARED["model"], _SHARED["processor"]
         qconf = _quantization_config(quantization, torch_dtype)
         with _GENERATE_LOCK:  # never swap the model under a running generation
             unload_model()
@@ -189,7 +196,7 @@ def load_model(model: str = DEFAULT_MODEL_ID, *, dtype: Any = "auto", device_map
                 raise _load_failure(model, e) from None
             if getattr(processor, "tokenizer", None) is None:
                 raise ModelLoadError(f"{model} has no tokenizer in its processor; it is not a chat vision model")
-            _SHARED.update(key=key, model=net, processor=processor, model_id=model,
+            _SHARED.update(keys={key}, loaded_as=loaded_as, model=net, processor=processor, model_id=model,
                            load_s=time.perf_counter() - t0)
             report(1.0, f"{model} ready in {_SHARED['load_s']:.1f} s")
             return net, processor

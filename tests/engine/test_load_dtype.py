@@ -86,3 +86,51 @@ def test_an_unreadable_config_is_a_load_error_and_keeps_the_loaded_model(tiny_mo
         assert load_model(tiny_model_dir, dtype="float32", device_map=None)[0] is loaded
     finally:
         unload_model()
+
+
+def _count_weight_loads(monkeypatch) -> list:
+    from transformers import AutoModelForImageTextToText
+
+    calls = []
+    real = AutoModelForImageTextToText.from_pretrained.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(kwargs.get("dtype"))
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(AutoModelForImageTextToText, "from_pretrained", classmethod(counting))
+    return calls
+
+
+def test_auto_and_float32_on_a_cpu_share_one_load(tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    unload_model()
+    loads = _count_weight_loads(monkeypatch)
+    try:
+        first, _ = load_model(tiny_model_dir, dtype="auto", device_map=None)
+        assert load_model(tiny_model_dir, dtype="float32", device_map=None)[0] is first
+        assert load_model(tiny_model_dir, dtype=torch.float32, device_map=None)[0] is first
+        assert load_model(tiny_model_dir, dtype="auto", device_map=None)[0] is first
+        assert loads == [torch.float32]
+        other, _ = load_model(tiny_model_dir, dtype="bfloat16", device_map=None)  # other weights: a new load
+        assert other is not first and next(other.parameters()).dtype is torch.bfloat16
+        assert loads == [torch.float32, torch.bfloat16]
+    finally:
+        unload_model()
+
+
+def test_a_repeated_auto_request_on_a_gpu_reads_the_config_once(tiny_model_dir, gpu_visible, monkeypatch):
+    import onethinker.engine.transformers_backend as tb
+
+    unload_model()
+    reads = []
+    real = tb._saved_dtype
+    monkeypatch.setattr(tb, "_saved_dtype", lambda *a: reads.append(a) or real(*a))
+    loads = _count_weight_loads(monkeypatch)
+    try:
+        first, _ = load_model(tiny_model_dir, dtype="auto", device_map=None)  # saved in fp32
+        assert load_model(tiny_model_dir, dtype="auto", device_map=None)[0] is first
+        assert load_model(tiny_model_dir, dtype="float32", device_map=None)[0] is first
+        assert len(reads) == 1 and loads == [torch.float32]
+    finally:
+        unload_model()
