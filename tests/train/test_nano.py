@@ -12,7 +12,7 @@ import pytest
 
 from onethinker.segment.base import PixelPrompt
 from train.nano.evidence import pick_failures, reasoning_of
-from train.nano.report import goals, task_metrics
+from train.nano.report import goal_errors, goals, task_metrics
 from train.nano.segmenter import ColourSegmenter
 from train.nano.stages import Stage, StageState, run_stages
 from train.synthetic.samples import segmentation_image, segmentation_video
@@ -102,6 +102,18 @@ def test_report_metrics_per_task_and_goals():
     met = {what: ok for what, _, _, ok in goals(m)}
     assert met == {"format rate": False, "multiple-choice accuracy": True, "spatial-grounding mean IoU": False,
                    "temporal-grounding mean tIoU": True}
+
+
+def test_goal_standard_errors_count_the_goal_rows_only():
+    rows = [_row("spatial grounding", 0.6, components={"iou": 0.6}),
+            _row("spatial grounding", 0.2, components={"iou": 0.2}),
+            _row("multiple choice", 1.0), _row("multiple choice", 0.0), _row("multiple choice", 1.0, 0.0),
+            _row("temporal grounding", 0.5, components={"tiou": 0.5})]
+    e = goal_errors(rows)
+    assert e["spatial-grounding mean IoU"] == (2, pytest.approx(0.2))  # std 0.2828 over √2
+    assert e["multiple-choice accuracy"] == (3, pytest.approx((1 / 3) ** 0.5 / 3 ** 0.5))  # std of 1, 0, 1 is √(1/3)
+    assert e["format rate"] == (6, pytest.approx((1 / 6) ** 0.5 / 6 ** 0.5))  # five 1s and a 0: std √(1/6)
+    assert e["temporal-grounding mean tIoU"] == (1, None)  # one row: no spread to measure
 
 
 def test_help_names_the_stages_and_options():

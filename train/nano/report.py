@@ -75,6 +75,27 @@ def goals(metrics: dict[str, dict]) -> list[tuple[str, float | None, float, bool
     return out
 
 
+def _row_value(row: dict, key: str) -> float | None:
+    """One result row's share of a goal's metric: its format, accuracy or IoU / tIoU component (None if unscored)."""
+    if key in ("format", "accuracy"):
+        return row.get(key)
+    return (row.get("components") or {}).get(key)
+
+
+def goal_errors(rows: list[dict]) -> dict[str, tuple[int, float | None]]:
+    """Per goal: the rows it averages and the standard error of that mean (sample std / √n), so a reader can see
+    how far a value could move on another draw of a test split this size."""
+    import statistics
+
+    out = {}
+    for what, task, key, _ in GOALS:
+        values = [v for r in rows if task is None or (r.get("task") or r.get("problem_type")) == task
+                  for v in [_row_value(r, key)] if v is not None]
+        se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else None
+        out[what] = (len(values), se)
+    return out
+
+
 def _table(names: list[str], per_model: dict[str, dict], key: str, tasks: list[str]) -> list[str]:
     from train.nano.pipeline import TITLES
 
@@ -165,10 +186,15 @@ def write_report(run: "NanoRun") -> str:
           "the model's box and points, in place of SAM2 (no SAM weights offline); prompted with the test split's "
           f"ground-truth answers it scores mask IoU {_f(ceiling.get('segmentation-image'))} on images and J&F "
           f"{_f(ceiling.get('segmentation-video'))} on videos, the ceiling of those two rows.", ""]
-    L += ["## Goals after EMA-GRPO (held-out test split)", "", "| goal | value | target | met |", "|---|---:|---:|:---:|"]
+    errors = goal_errors(load_results(run.eval_dir / "ema-grpo.json"))
+    L += ["## Goals after EMA-GRPO (held-out test split)", "",
+          "| goal | value | standard error (rows) | target | met |", "|---|---:|---:|---:|:---:|"]
     for what, v, thr, ok in goals(per_model["ema-grpo"]):
-        L.append(f"| {what} | {_f(v)} | ≥ {thr:g} | {'yes' if ok else '**no**'} |")
-    L += [""]
+        n, se = errors[what]
+        met = "yes" if ok else "**no**"
+        L.append(f"| {what} | {_f(v)} | {_f(se, 3)} ({n}) | ≥ {thr:g} | {met} |")
+    L += ["", "The standard error is the rows' standard deviation over √rows: a value within about two of them of "
+          "its target could land on either side of it on another test split of this size.", ""]
     for key, title, note in (
             ("format", "Format rate", "share of answers with `<think>…</think><answer>…</answer>` well formed"),
             ("accuracy", "Accuracy", "the OneThinker reward's accuracy term: exact option / number, ROUGE for "
