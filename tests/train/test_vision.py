@@ -68,6 +68,25 @@ def test_assistant_mask_covers_the_answer_and_end_of_turn_only(processor, media_
     assert out["pixel_values"].shape[0] == 2 * out["image_grid_thw"][0].prod()  # one image per conversation
 
 
+def test_the_assistant_mask_leaves_every_other_tensor_as_it_was(processor, media_dir):
+    """A batch that asks for the mask is encoded as numpy and converted (the mask's offset walk is slow on tensors):
+    images, videos and ids must come out as the same tensors, values and dtypes, as without the mask."""
+    answer = {"role": "assistant", "content": "<think>a</think><answer>B</answer>"}
+    convs = [[{"role": "user", "content": [{"type": "image", "image": str(media_dir / "photo.png")},
+                                           {"type": "text", "text": "Q"}]}, answer],
+             [{"role": "user", "content": [{"type": "video", "video": str(media_dir / "clip.mp4")},
+                                           {"type": "text", "text": "When?"}]}, answer]]
+    template = training_template(processor)
+    masked = encode(processor, convs, add_generation_prompt=False, assistant_mask=True, chat_template=template)
+    plain = encode(processor, convs, add_generation_prompt=False, chat_template=template)
+    assert set(masked) == set(plain) | {"assistant_masks"} and {"pixel_values", "pixel_values_videos"} <= set(plain)
+    for key, value in masked.items():
+        assert isinstance(value, torch.Tensor), key
+        if key != "assistant_masks":
+            assert value.dtype == plain[key].dtype and torch.equal(value, plain[key]), key
+    assert masked["assistant_masks"].dtype == masked["input_ids"].dtype
+
+
 def test_a_broken_file_is_a_data_error_naming_it(processor, tmp_path):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video at all")

@@ -153,13 +153,18 @@ def encode(processor, messages: "Conversation | Sequence[Conversation]", *, add_
         kwargs.update(video_metadata=loaded.video_metadata, do_sample_frames=False)
         if hasattr(processor, "_calculate_timestamps"):  # Qwen3-VL: frames are already sized, as in the engine
             kwargs["cap_pixels_per_frame"] = False
+    # transformers finds the assistant tokens by walking each row's token offsets one by one; as torch tensors that
+    # walk was 85 % of a text-only batch's encoding (123 ms for 32 drills, 19 ms as numpy), so a batch that needs
+    # the mask is made as numpy and turned into tensors afterwards (the same values and dtypes)
+    as_numpy = assistant_mask
     try:
-        return processor.apply_chat_template(
+        batch = processor.apply_chat_template(
             loaded.conversations, chat_template=chat_template, add_generation_prompt=add_generation_prompt,
-            tokenize=True, return_dict=True, return_tensors="pt", return_assistant_tokens_mask=assistant_mask,
-            processor_kwargs=kwargs)
+            tokenize=True, return_dict=True, return_tensors="np" if as_numpy else "pt",
+            return_assistant_tokens_mask=assistant_mask, processor_kwargs=kwargs)
     except (ValueError, TypeError, KeyError, IndexError) as e:
         raise DataError(f"the processor rejected the conversation ({type(e).__name__}: {str(e)[:300]})") from None
+    return batch.convert_to_tensors("pt") if as_numpy else batch
 
 
 def training_template(processor) -> str | None:
