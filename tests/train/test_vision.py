@@ -8,6 +8,7 @@ import torch
 from onethinker.engine import Request, prepare
 from onethinker.media.sampling import VideoSampling
 from train.data import DataError, MediaLimits, encode, training_template
+from train.data.vision import apply_template, load_media
 
 
 def _engine_inputs(processor, tiny_model_dir, request):
@@ -68,9 +69,9 @@ def test_assistant_mask_covers_the_answer_and_end_of_turn_only(processor, media_
     assert out["pixel_values"].shape[0] == 2 * out["image_grid_thw"][0].prod()  # one image per conversation
 
 
-def test_the_assistant_mask_leaves_every_other_tensor_as_it_was(processor, media_dir):
-    """A batch that asks for the mask is encoded as numpy and converted (the mask's offset walk is slow on tensors):
-    images, videos and ids must come out as the same tensors, values and dtypes, as without the mask."""
+def test_a_masked_batch_is_the_processors_own_tensors(processor, media_dir):
+    """A batch that asks for the assistant mask is encoded as numpy and converted (the mask's offset walk is slow
+    over tensors): every tensor, the mask included, must equal the processor's own tensor route, value and dtype."""
     answer = {"role": "assistant", "content": "<think>a</think><answer>B</answer>"}
     convs = [[{"role": "user", "content": [{"type": "image", "image": str(media_dir / "photo.png")},
                                            {"type": "text", "text": "Q"}]}, answer],
@@ -78,13 +79,13 @@ def test_the_assistant_mask_leaves_every_other_tensor_as_it_was(processor, media
                                            {"type": "text", "text": "When?"}]}, answer]]
     template = training_template(processor)
     masked = encode(processor, convs, add_generation_prompt=False, assistant_mask=True, chat_template=template)
-    plain = encode(processor, convs, add_generation_prompt=False, chat_template=template)
-    assert set(masked) == set(plain) | {"assistant_masks"} and {"pixel_values", "pixel_values_videos"} <= set(plain)
+    direct = apply_template(processor, load_media(convs), add_generation_prompt=False, assistant_mask=True,
+                            chat_template=template, return_tensors="pt")
+    assert set(masked) == set(direct) >= {"assistant_masks", "pixel_values", "pixel_values_videos", "input_ids"}
     for key, value in masked.items():
-        assert isinstance(value, torch.Tensor), key
-        if key != "assistant_masks":
-            assert value.dtype == plain[key].dtype and torch.equal(value, plain[key]), key
-    assert masked["assistant_masks"].dtype == masked["input_ids"].dtype
+        assert isinstance(value, torch.Tensor) and value.dtype == direct[key].dtype, key
+        assert torch.equal(value, direct[key]), key
+    assert masked["assistant_masks"].sum() > 0
 
 
 def test_a_broken_file_is_a_data_error_naming_it(processor, tmp_path):
