@@ -34,9 +34,10 @@ from train.synthetic.samples import GENERATORS, Sample
 # lists every shape with its box; 5: colour questions list the scene colour first, and spatial grounding repeats the
 # asked shape in the listing's words ("The one asked about is the red circle at [...]"); 6: spatial grounding marks
 # the asked shape in the listing ("a red circle asked about at [...]") and repeats its box ("The one asked about at
-# [...]"); 7: spatial grounding keeps the mark and repeats the box after the shape's name again ("The one asked about is
-# the red circle at [...]")
-GENERATOR_VERSION = 7
+# [...]").  A version 7 (the twelfth run) kept the mark and repeated the box after the shape's name again ("The one
+# asked about is the red circle at [...]"): spatial IoU 0.46 against version 6's 0.54, and the shape questions it
+# was meant to bring back stayed at 18 of 30, so version 6 stands
+GENERATOR_VERSION = 6
 SPLITS = ("train", "validation", "test")
 MARKER = {"image": "<image>", "video": "<video>"}
 # Default mix: every task, the harder grounding kinds a little more often.
