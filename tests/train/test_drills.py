@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import numpy as np
 
@@ -24,8 +25,13 @@ def test_a_drill_is_the_image_question_with_its_scene_written_first():
         question, _, rest = prompt.partition("\n")
         options = [line for line in rest.splitlines() if line[:3] in ("A. ", "B. ", "C. ", "D. ")]
         assert prompt == build_prompt("multiple choice", question, options, "image")
-        # the reasoning opens with the same scene, and its answer is the letter of the value that scene gives
-        assert assistant.startswith(f"<think>\nThe image shows {scene_line.removeprefix('Scene: ')}")
+        # the reasoning opens with the same scene (the asked shape marked in it, which the prompt must not show),
+        # and its answer is the letter of the value that scene gives
+        listed = re.match(r"<think>\nThe image shows (.*?)\. ", assistant).group(1)
+        unmarked = re.sub(r"a (\w+) (\w+) asked about, \1\b", r"a \1 \2", listed)  # colour questions' mark
+        unmarked = re.sub(r"a (\w+) one asked about, a (\w+)", r"a \1 \2", unmarked)  # shape questions' mark
+        assert unmarked == scene_line.removeprefix("Scene: ").removesuffix(".")
+        assert ("asked about" in listed) == (not question.startswith("How many")), assistant
         parsed = parse(assistant, "multiple choice", data_type="image")
         assert parsed.ok and parsed.payload.answer_text() == row["answer"]
         value = dict(o.split(". ", 1) for o in options)[row["answer"]]

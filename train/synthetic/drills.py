@@ -25,10 +25,9 @@ SCENE_LEAD = "The image shows "
 def drill(rng: np.random.Generator, templates: PromptTemplates = DEFAULT_TEMPLATES) -> dict:
     """One drill as a sharegpt row (``messages`` only)."""
     s = multiple_choice_image(rng)
-    first, _, _ = s.think.partition(". ")
-    if not first.startswith(SCENE_LEAD):
+    scene = s.meta["scene"]  # the reasoning's own listing marks the asked shape, which would give the answer away
+    if not s.think.startswith(SCENE_LEAD):
         raise AssertionError(f"a multiple-choice reasoning that does not open with the scene: {s.think!r}")
-    scene = first[len(SCENE_LEAD):]
     prompt = build_prompt(get_task(s.task), s.question, s.options, "image", templates)
     return {"messages": [{"role": "user", "content": f"Scene: {scene}.\n{prompt}"},
                          {"role": "assistant", "content": response_text(s)}],
