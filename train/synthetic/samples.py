@@ -191,18 +191,18 @@ def multiple_choice_image(rng: np.random.Generator) -> Sample:
     # colour and shape questions mark the asked shape while the listing names it, and write the asked value right
     # after the mark, so that the answer is a copy after the only "asked about," in the text: text-only drills
     # from the twelfth run's vision warm-up, 500 steps, held-out colour / shape drills 0.98 / 1.00, against 0.56 /
-    # 0.73 with the value looked up in the listing afterwards ("The blue shape is a square.", version 7).  Colour
+    # 0.73 with the value looked up in the listing afterwards ("The blue shape is a square.", versions 3 to 7).  Colour
     # stays first, as in every listing: the sixth run listed a colour question's scene right 2 times in 18 when
     # each shape came before its colour ("a triangle that is red"), 28 in 30 written colour first
     if kind == 0:
         question = f"What colour is the {target.kind}?"
         opts, letter = _options(rng, target.colour, list(COLOURS))
-        marked = [f"{s.name} asked about, {s.colour}" if s is target else s.name for s in shapes]
+        marked = [f"{o.name} asked about, {o.colour}" if o is target else o.name for o in shapes]
         think = f"The image shows {_listing(marked)}. The one asked about, {target.colour}."
     elif kind == 1:
         question = f"Which shape is {target.colour}?"
         opts, letter = _options(rng, target.kind, list(SHAPES))
-        marked = [f"{s.colour} one asked about, a {s.kind}" if s is target else s.name for s in shapes]
+        marked = [f"{o.colour} one asked about, a {o.kind}" if o is target else o.name for o in shapes]
         think = f"The image shows {_listing(marked)}. The one asked about, a {target.kind}."
     else:
         question = "How many shapes are in the image?"
